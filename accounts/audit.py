@@ -1,0 +1,65 @@
+"""The audit trail's single writer."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import models, transaction
+
+from billing_ops.actors import actor_label, actor_user
+from billing_ops.request_context import current_ip
+
+from accounts.models import AuditEntry
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The named fields of ``obj`` as JSON-safe values, for before/after."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    tenant_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """Append one audit entry; must run inside the transaction of the change it records."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the transaction of the change it records")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+        if tenant_id is None:
+            tenant_id = obj.pk if obj._meta.label_lower == "accounts.tenant" else getattr(obj, "tenant_id", None)
+    return AuditEntry.objects.create(
+        actor=actor_user(actor),
+        actor_label=actor_label(actor),
+        action=action,
+        object_type=object_type or "",
+        object_id=str(object_id or ""),
+        tenant_id=tenant_id,
+        before=_plain(before or {}),
+        after=_plain(after or {}),
+        reason=reason or "",
+        ip_address=current_ip(),
+    )

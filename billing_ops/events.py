@@ -1,0 +1,67 @@
+"""Domain events: ``emit`` records the event and runs its subscribers in the same transaction.
+
+Subscribers only change the database (through services), so an event and everything it causes
+commit or roll back together. Anything that leaves the process (emails, webhooks to tenant
+deployments, Celery work) is scheduled by subscribers with ``transaction.on_commit`` or written
+to an outbox and delivered by a task, never done inline.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+Subscriber = Callable[["Event"], None]
+_subscribers: dict[str, list[Subscriber]] = defaultdict(list)
+
+
+class Event:
+    __slots__ = ("name", "payload", "actor", "record")
+
+    def __init__(self, name: str, payload: dict[str, Any], actor, record):
+        self.name = name
+        self.payload = payload
+        self.actor = actor
+        self.record = record
+
+    def __repr__(self) -> str:
+        return f"Event({self.name!r}, {self.payload!r})"
+
+
+def subscribe(*names: str) -> Callable[[Subscriber], Subscriber]:
+    """Decorator: run the function for each event named (registered from an app's ready())."""
+
+    def register(func: Subscriber) -> Subscriber:
+        for name in names:
+            if func not in _subscribers[name]:
+                _subscribers[name].append(func)
+        return func
+
+    return register
+
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+
+
+def emit(name: str, *, actor=None, **payload: Any) -> Event:
+    """Record event ``name`` and run its subscribers; must be called inside the change's transaction."""
+    from billing_ops.actors import actor_label
+    from billing_ops.models import DomainEvent
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"emit({name!r}) must run inside the transaction of the change it reports")
+    data = _jsonable(payload)
+    record = DomainEvent.objects.create(name=name, payload=data, actor_label=actor_label(actor))
+    event = Event(name, data, actor, record)
+    for subscriber in list(_subscribers.get(name, ())):
+        subscriber(event)
+    return event

@@ -1,0 +1,47 @@
+"""URL map. Each app owns its screens (`<app>/urls.py`) and API (`<app>/api/urls.py`);
+apps that do not exist yet are skipped so that the project always starts."""
+from importlib.util import find_spec
+
+from django.urls import include, path
+
+from accounts import views as account_views
+from billing_ops import views as billing_views
+from billing_ops.api.views import SchemaApi
+
+DOMAIN_APPS = ["accounts", "subscriptions", "invoicing", "payments", "dunning"]
+
+
+def _exists(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+billing_patterns = [
+    path("", billing_views.DashboardView.as_view(), name="dashboard"),
+]
+
+api_patterns = [path("schema/", SchemaApi.as_view(), name="schema")]
+screen_patterns = []
+for app in DOMAIN_APPS:
+    if _exists(f"{app}.api.urls"):
+        api_patterns.append(path("", include(f"{app}.api.urls")))
+    if _exists(f"{app}.urls"):
+        screen_patterns.append(path("", include(f"{app}.urls")))
+if _exists("payments.webhook_urls"):
+    screen_patterns.append(path("webhooks/", include("payments.webhook_urls")))
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", account_views.LogoutView.as_view(), name="logout"),
+    path("billing/", include((billing_patterns, "billing"))),
+    path("api/", include((api_patterns, "api"))),
+    *screen_patterns,
+]
+
+handler400 = "billing_ops.views.bad_request"
+handler403 = "billing_ops.views.permission_denied"
+handler404 = "billing_ops.views.page_not_found"
+handler500 = "billing_ops.views.server_error"
