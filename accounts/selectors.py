@@ -28,3 +28,18 @@ def object_history(*, obj, limit: int = 50):
 
 def audit_entry_list():
     return AuditEntry.objects.all()
+
+
+def onboarding_staff():
+    from django.contrib.auth import get_user_model
+
+    from billing_ops.access import ONBOARDING
+
+    return get_user_model().objects.filter(groups__name=ONBOARDING, is_active=True).order_by("username")
+
+
+def tenant_onboarding_staff(*, tenant: Tenant) -> list:
+    from guardian.shortcuts import get_users_with_perms
+
+    users = get_users_with_perms(tenant, only_with_perms_in=["onboard_tenant"], with_superusers=False, with_group_users=False)
+    return sorted(users, key=lambda u: u.username)

@@ -10,5 +10,6 @@ urlpatterns = [
     path("clients/tenant/<int:pk>/", views.TenantDetailView.as_view(), name="tenant-detail"),
     path("clients/tenant/<int:pk>/edit/", views.TenantEditView.as_view(), name="tenant-edit"),
     path("clients/tenant/<int:pk>/credit/", views.TenantCreditView.as_view(), name="tenant-credit"),
+    path("clients/tenant/<int:pk>/onboarding/", views.TenantAssignView.as_view(), name="tenant-assign"),
     path("billing/audit/", views.AuditLogView.as_view(), name="audit-log"),
 ]

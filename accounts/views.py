@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from accounts import selectors, services
@@ -69,6 +70,8 @@ class TenantDetailView(CapabilityRequiredMixin, TemplateView):
             credit_form=CreditForm(),
             can_write=has_capability(self.request.user, WRITE),
             panels=tenant_panels(tenant=tenant, user=self.request.user),
+            onboarding_staff=selectors.onboarding_staff(),
+            assigned_staff=selectors.tenant_onboarding_staff(tenant=tenant),
         )
         return context
 
@@ -139,6 +142,23 @@ class TenantCreditView(CapabilityRequiredMixin, FormView):
     def form_invalid(self, form):
         messages.error(self.request, "Enter a positive amount and a reason.")
         return redirect("accounts:tenant-detail", pk=self.kwargs["pk"])
+
+
+class TenantAssignView(CapabilityRequiredMixin, View):
+    """Give or take back an onboarding user's access to this tenant."""
+
+    capabilities = {"POST": WRITE}
+
+    def post(self, request, pk):
+        tenant = selectors.tenant_get(user=request.user, pk=pk)
+        user = selectors.onboarding_staff().filter(pk=request.POST.get("user")).first()
+        if user is None:
+            messages.error(request, "Choose an onboarding staff member.")
+        else:
+            assigned = request.POST.get("assigned", "1") == "1"
+            services.tenant_assign_onboarding(tenant=tenant, user=user, actor=request.user, assigned=assigned)
+            messages.success(request, f"{user.username} {'now looks after' if assigned else 'no longer looks after'} {tenant.name}.")
+        return redirect("accounts:tenant-detail", pk=tenant.pk)
 
 
 class AuditLogView(ListScreen):

@@ -6,6 +6,7 @@ EXPECTED = {
     "accounts:tenant-detail": {"GET": READ},
     "accounts:tenant-edit": {"GET": WRITE, "POST": WRITE},
     "accounts:tenant-credit": {"POST": WRITE},
+    "accounts:tenant-assign": {"POST": WRITE},
     "accounts:audit-log": {"GET": VIEW_AUDIT},
     "api:tenant-list": {"GET": READ, "POST": WRITE},
     "api:tenant-detail": {"GET": READ, "PATCH": WRITE, "PUT": WRITE},
@@ -27,6 +28,7 @@ SAMPLES = {
     "accounts:tenant-detail": _tenant,
     "accounts:tenant-edit": _tenant,
     "accounts:tenant-credit": _tenant,
+    "accounts:tenant-assign": _tenant,
     "api:tenant-detail": _tenant,
     "api:tenant-credit": _tenant,
 }

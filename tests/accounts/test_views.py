@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from accounts.models import Tenant
+from accounts.models import AuditEntry, Tenant
 from accounts.services import tenant_assign_onboarding
 from tests.factories import TenantFactory
 
@@ -105,3 +105,15 @@ def test_login_is_throttled_after_repeated_failures(billing_user, settings):
     locked = client.post("/login/", {"username": "billing-staff", "password": "correct-horse-battery"})
     assert locked.status_code == 429
     assert client.get("/billing/").status_code == 302  # still signed out
+
+
+def test_assign_onboarding_from_the_tenant_page(billing_user, onboarding_user):
+    tenant = TenantFactory()
+    client = signed_in(billing_user)
+    client.post(f"/clients/tenant/{tenant.pk}/onboarding/", {"user": onboarding_user.pk})
+    assert signed_in(onboarding_user).get(f"/clients/tenant/{tenant.pk}/").status_code == 200
+    client.post(f"/clients/tenant/{tenant.pk}/onboarding/", {"user": onboarding_user.pk, "assigned": "0"})
+    assert signed_in(onboarding_user).get(f"/clients/tenant/{tenant.pk}/").status_code == 404
+    # only onboarding staff can be assigned
+    client.post(f"/clients/tenant/{tenant.pk}/onboarding/", {"user": billing_user.pk})
+    assert not AuditEntry.objects.filter(action="tenant.onboarding_assigned", after__user="billing-staff").exists()

@@ -24,3 +24,18 @@ def test_mask_secret():
     assert crypto.mask_secret("pk_test_0123456789abcd9876") == "pk_test_••••••••9876"
     assert crypto.mask_secret("short") == "••••••••"
     assert crypto.mask_secret("") == ""
+
+
+def test_rotate_field_encryption_command_reencrypts_stored_secrets(db, settings):
+    from django.core.management import call_command
+
+    from tests.factories import TenantFactory
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    tenant = TenantFactory(deployment_webhook_secret="whsec-123")
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_field_encryption")
+    settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key is gone
+    tenant.refresh_from_db()
+    assert tenant.deployment_webhook_secret == "whsec-123"
