@@ -3,6 +3,7 @@ import django_filters
 from django.db.models import Q
 
 from accounts.models import AuditEntry, Tenant, TenantStatus
+from billing_ops import filters as common
 from billing_ops.money import CURRENCY_CHOICES
 
 
@@ -11,8 +12,8 @@ class TenantFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TenantStatus.choices)
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     country = django_filters.CharFilter(lookup_expr="iexact")
-    created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="Created from")
-    created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="Created to")
+    created_from = common.date_from("created_at__date", "Created from")
+    created_to = common.date_to("created_at__date", "Created to")
 
     class Meta:
         model = Tenant
@@ -31,8 +32,8 @@ class AuditEntryFilter(django_filters.FilterSet):
     object_id = django_filters.CharFilter()
     tenant = django_filters.NumberFilter(field_name="tenant_id")
     actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="iexact")
-    date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="From")
-    date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To")
+    date_from = common.date_from("created_at__date")
+    date_to = common.date_to("created_at__date")
 
     class Meta:
         model = AuditEntry

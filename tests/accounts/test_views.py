@@ -117,3 +117,16 @@ def test_assign_onboarding_from_the_tenant_page(billing_user, onboarding_user):
     # only onboarding staff can be assigned
     client.post(f"/clients/tenant/{tenant.pk}/onboarding/", {"user": billing_user.pk})
     assert not AuditEntry.objects.filter(action="tenant.onboarding_assigned", after__user="billing-staff").exists()
+
+
+def test_tenant_list_date_filter(billing_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = TenantFactory(name="Old")
+    Tenant.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    TenantFactory(name="New")
+    since = (timezone.now() - timedelta(days=7)).date().isoformat()
+    names = [t.name for t in signed_in(billing_user).get(f"/clients/tenants/?created_from={since}").context["object_list"]]
+    assert names == ["New"]

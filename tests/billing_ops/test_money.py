@@ -38,3 +38,11 @@ def test_unknown_currency():
 def test_display_and_format():
     assert money.format_amount(Decimal("1500"), "NGN") == "1500.00"
     assert money.display(Decimal("1500"), "NGN") == "NGN 1,500.00"
+
+
+def test_money_template_filter():
+    from billing_ops.templatetags.billing import money as money_filter
+
+    assert money_filter(Decimal("5000"), "NGN") == "NGN 5,000.00"
+    assert money_filter(Decimal("1234.5")) == "1,234.50"
+    assert money_filter(None, "USD") == "—"
