@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 os.environ.setdefault("DEBUG", "false")
 
 from billing_ops.settings import *  # noqa: E402,F403
-from billing_ops.settings import MIDDLEWARE, env_bool, env_list  # noqa: E402
+from billing_ops.settings import env_bool, env_list  # noqa: E402
 
 DEBUG = False
 for _required in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS"):
@@ -36,4 +36,3 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-MIDDLEWARE = [m for m in MIDDLEWARE if m]

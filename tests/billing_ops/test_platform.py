@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_production_settings_pass_check_deploy(tmp_path):
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "billing_ops.settings_production",
         "SECRET_KEY": "x" * 30 + "-production-secret-key-with-enough-entropy-0123456789",
         "FIELD_ENCRYPTION_KEY": "3Yx1Yq0PZ2rN8i2I1lY6n9v5Yy1lJ8eY4m5QvYk3Z0o=",
