@@ -11,7 +11,8 @@ Pure functions on ``Decimal``; no Django. Order for an invoice:
 
 Guarantees (held by property tests):
 
-- every money figure is a ``Decimal`` with exactly the currency's minor-unit places, never negative;
+- every money figure is a ``Decimal`` with exactly the currency's minor-unit places, never negative
+  (except the amount, net, tax and total of a proration credit line), and the total is never negative;
 - discount and credit are spread over the lines by the largest-remainder method in minor units
   (ties: larger line first, then earlier line), so the shares sum exactly to the invoice figure;
   the discount is spread in proportion to line amounts, the credit in proportion to what each line
@@ -29,6 +30,11 @@ Decisions:
   possible", compute without credit and pass ``min(balance, result.subtotal - result.discount)``.
 - Fixed discounts and credits must already have the currency's places ("7.805" USD is refused).
 - Floats are refused with ``TypeError`` (via ``billing_ops.money.to_decimal``).
+- Credit lines: only ``proration`` lines may carry a negative unit price (unused time on a removed
+  or downgraded item). They take no share of the discount or the account credit (those are spread
+  over the charge lines, and a percent discount is computed on the charges only); their tax is
+  computed on their own negative amount, rounded half-up away from zero. An invoice whose total
+  would be negative raises ``AmountError``: the caller turns such a net credit into account credit.
 
 Credit notes (``compute_credit_note``) reverse an invoice's lines, either a gross amount spread
 over the lines' remaining totals by largest remainder, or chosen lines in full; see its docstring.
@@ -225,8 +231,8 @@ def compute_invoice(
         unit_price = _decimal(line.unit_price, f"{where} unit price")
         if quantity < 0:
             raise AmountError(f"{where} quantity must not be negative (got {quantity})")
-        if unit_price < 0:
-            raise AmountError(f"{where} unit price must not be negative (got {unit_price})")
+        if unit_price < 0 and line.kind != "proration":
+            raise AmountError(f"{where} unit price must not be negative (got {unit_price}); only proration lines may credit")
         rate = _tax_rate(line.tax_rate, f"{where} tax rate")
         if line.kind not in LINE_KINDS:
             raise AmountError(f"{where} kind must be one of {', '.join(LINE_KINDS)} (got {line.kind!r})")
@@ -235,22 +241,25 @@ def compute_invoice(
 
     amounts = [p[4] for p in prepared]
     subtotal = _money(sum(amounts, ZERO), currency)
+    # Discounts and credit are spread over charge lines only; credit (negative) lines weigh nothing.
+    charges = [max(a, ZERO) for a in amounts]
+    chargeable = _money(sum(charges, ZERO), currency)
 
     if discount is None:
         discount_total = _money(ZERO, currency)
     elif discount.percent is not None:
-        discount_total = _exact_money(Fraction(subtotal) * Fraction(discount.percent) / 100, currency)
+        discount_total = _exact_money(Fraction(chargeable) * Fraction(discount.percent) / 100, currency)
     else:
         discount_total = _money_input(discount.amount, currency, "Discount amount")
-        if discount_total > subtotal:
+        if discount_total > chargeable:
             raise AmountError(
-                f"Discount {discount_total} exceeds the subtotal {subtotal} {currency}"
+                f"Discount {discount_total} exceeds the subtotal {chargeable} {currency}"
             )
-    discount_shares = allocate_largest_remainder(discount_total, amounts, currency)
+    discount_shares = allocate_largest_remainder(discount_total, charges, currency)
 
-    remaining = [a - d for a, d in zip(amounts, discount_shares)]
+    remaining = [c - d for c, d in zip(charges, discount_shares, strict=True)]
     credit_total = _money_input(credit if credit is not None else ZERO, currency, "Credit")
-    after_discount = subtotal - discount_total
+    after_discount = max(subtotal - discount_total, ZERO)
     if credit_total > after_discount:
         raise AmountError(
             f"Credit {credit_total} exceeds the amount left after discount {after_discount} {currency}"
@@ -279,6 +288,12 @@ def compute_invoice(
             )
         )
     tax_total = _money(sum((r.tax for r in results), ZERO), currency)
+    total = _money(subtotal - discount_total - credit_total + tax_total, currency)
+    if total < 0:
+        raise AmountError(
+            f"The credit lines exceed the charges: the invoice would total {total} {currency}; "
+            "turn the net credit into account credit instead"
+        )
     return InvoiceAmounts(
         currency=currency,
         lines=tuple(results),
@@ -286,7 +301,7 @@ def compute_invoice(
         discount=discount_total,
         credit_applied=credit_total,
         tax=tax_total,
-        total=_money(subtotal - discount_total - credit_total + tax_total, currency),
+        total=total,
     )
 
 

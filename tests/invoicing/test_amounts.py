@@ -450,3 +450,63 @@ def test_credit_note_properties(case, data):
         rest = compute_credit_note(currency=currency, lines=creditable, line_indexes=range(len(inv.lines)))
         assert rest.net + sum(n for n, _ in credited) == inv.net
         assert rest.tax + sum(t for _, t in credited) == inv.tax
+
+
+# --- proration credit lines ------------------------------------------------------------------
+
+
+def test_proration_credit_line_reduces_the_invoice_and_takes_no_discount_share():
+    result = compute_invoice(
+        currency="NGN",
+        lines=[
+            LineInput("Plan", Decimal("1"), Decimal("3000.00"), Decimal("7.5"), "plan"),
+            LineInput("Unused time on Seats", Decimal("1"), Decimal("-1500.00"), Decimal("7.5"), "proration"),
+        ],
+        discount=Discount(percent=Decimal("10")),
+    )
+    plan, credit = result.lines
+    assert result.subtotal == Decimal("1500.00")
+    assert result.discount == Decimal("300.00") == plan.discount_share  # 10% of the charges only
+    assert credit.discount_share == Decimal("0.00") and credit.net == Decimal("-1500.00")
+    assert credit.tax == Decimal("-112.50") and plan.tax == Decimal("202.50")
+    assert result.tax == Decimal("90.00") and result.total == Decimal("1290.00")
+    assert result.total == sum(line.total for line in result.lines)
+
+
+def test_negative_lines_are_refused_except_proration():
+    with pytest.raises(AmountError):
+        compute_invoice(currency="NGN", lines=[LineInput("Refund?", Decimal("1"), Decimal("-5.00"))])
+
+
+def test_a_net_credit_invoice_is_refused():
+    with pytest.raises(AmountError, match="account credit"):
+        compute_invoice(
+            currency="NGN",
+            lines=[
+                LineInput("Plan", Decimal("1"), Decimal("10.00"), kind="plan"),
+                LineInput("Unused time", Decimal("1"), Decimal("-20.00"), kind="proration"),
+            ],
+        )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    charges=st.lists(st.integers(min_value=0, max_value=10_000_000), min_size=1, max_size=6),
+    credits=st.lists(st.integers(min_value=1, max_value=5_000_000), min_size=0, max_size=3),
+    percent=st.sampled_from(["0", "10", "20", "33.33"]),
+    rate=st.sampled_from(["0", "7.5", "16", "20"]),
+)
+def test_parts_sum_with_credit_lines(charges, credits, percent, rate):
+    lines = [LineInput(f"c{i}", Decimal("1"), Decimal(c) / 100, Decimal(rate), "plan") for i, c in enumerate(charges)]
+    lines += [LineInput(f"r{i}", Decimal("1"), -Decimal(c) / 100, Decimal(rate), "proration") for i, c in enumerate(credits)]
+    try:
+        result = compute_invoice(currency="USD", lines=lines, discount=Discount(percent=Decimal(percent)))
+    except AmountError:
+        assert sum(credits) > 0  # only a net credit may be refused
+        return
+    assert result.total >= 0
+    assert result.subtotal == sum(line.amount for line in result.lines)
+    assert result.discount == sum(line.discount_share for line in result.lines)
+    assert result.tax == sum(line.tax for line in result.lines)
+    assert result.total == sum(line.total for line in result.lines)
+    assert all(line.discount_share == 0 for line in result.lines if line.amount < 0)
