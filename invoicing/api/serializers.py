@@ -6,7 +6,16 @@ from rest_framework import serializers
 
 from billing_ops.api.fields import MoneyField
 from billing_ops.money import CURRENCY_CHOICES
-from invoicing.models import CreditNote, CreditNoteLine, CreditResolution, Invoice, InvoiceLine
+from invoicing.models import (
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteStatus,
+    CreditResolution,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
 
 
 class PlainDecimalField(serializers.DecimalField):
@@ -34,7 +43,14 @@ class UnitPriceField(PlainDecimalField):
         return f"{value:f}" if -value.as_tuple().exponent > 2 else f"{value.quantize(Decimal('0.01')):f}"
 
 
+def status_field(choices) -> serializers.CharField:
+    # A plain string rather than an enum: every app has a "status", and one enum name per field
+    # name in the schema would collide between apps.
+    return serializers.CharField(read_only=True, help_text="One of: " + ", ".join(value for value, _ in choices))
+
+
 class InvoiceLineSerializer(serializers.ModelSerializer):
+    kind = status_field(LineKind.choices)
     quantity = PlainDecimalField()
     unit_price = UnitPriceField()
     tax_rate = PlainDecimalField()
@@ -55,6 +71,8 @@ MONEY = ["subtotal", "discount", "credit_applied", "tax", "total", "amount_paid"
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
+    status = status_field(InvoiceStatus.choices)
+    currency = serializers.CharField(read_only=True)
     tenant_name = serializers.CharField(source="tenant.name", read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
     subtotal = MoneyField()
@@ -86,7 +104,12 @@ class LineInputSerializer(serializers.Serializer):
     quantity = PlainDecimalField(min_value=Decimal(0), required=False, default=Decimal(1))
     unit_price = PlainDecimalField(min_value=Decimal(0))
     tax_rate = PlainDecimalField(min_value=Decimal(0), max_value=Decimal(100), required=False, default=Decimal(0))
-    kind = serializers.ChoiceField(choices=["manual", "usage", "plan", "add_on"], required=False, default="manual")
+    kind = serializers.CharField(required=False, default="manual", help_text="manual, usage, plan or add_on")
+
+    def validate_kind(self, value):
+        if value not in ("manual", "usage", "plan", "add_on"):
+            raise serializers.ValidationError("Use manual, usage, plan or add_on.")
+        return value
 
 
 class DiscountInputSerializer(serializers.Serializer):
@@ -101,7 +124,12 @@ class DiscountInputSerializer(serializers.Serializer):
 
 class InvoiceCreateSerializer(serializers.Serializer):
     tenant = serializers.IntegerField()
-    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, required=False)
+    currency = serializers.CharField(required=False, help_text="ISO code; defaults to the tenant's currency")
+
+    def validate_currency(self, value):
+        if value not in dict(CURRENCY_CHOICES):
+            raise serializers.ValidationError(f"Use one of {', '.join(dict(CURRENCY_CHOICES))}.")
+        return value
     due_date = serializers.DateField(required=False, allow_null=True)
     memo = serializers.CharField(required=False, allow_blank=True, default="")
     lines = LineInputSerializer(many=True, allow_empty=False)
@@ -131,6 +159,9 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
 
 
 class CreditNoteSerializer(serializers.ModelSerializer):
+    status = status_field(CreditNoteStatus.choices)
+    resolution = status_field(CreditResolution.choices)
+    currency = serializers.CharField(read_only=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
     tenant_name = serializers.CharField(source="tenant.name", read_only=True)
     lines = CreditNoteLineSerializer(many=True, read_only=True)
@@ -157,7 +188,12 @@ class CreditNoteCreateSerializer(serializers.Serializer):
     amount = MoneyField(required=False, allow_null=True, min_value=Decimal("0.01"))
     lines = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
     reason = serializers.CharField(max_length=255)
-    resolution = serializers.ChoiceField(choices=CreditResolution.choices, required=False, default=CreditResolution.REDUCE_DUE)
+    resolution = serializers.CharField(required=False, default=CreditResolution.REDUCE_DUE, help_text="reduce_due, account_credit or refund")
+
+    def validate_resolution(self, value):
+        if value not in CreditResolution.values:
+            raise serializers.ValidationError(f"Use one of {', '.join(CreditResolution.values)}.")
+        return value
 
     def validate(self, attrs):
         if (attrs.get("amount") is None) == (not attrs.get("lines")):

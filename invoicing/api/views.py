@@ -1,6 +1,7 @@
 """API: /api/invoices/… and /api/credit-notes/… (CONTRACT §4, §10). Thin: parse, call one service, answer."""
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -69,7 +70,7 @@ class InvoicePreviewApi(APIView):
 
     capabilities = {"POST": WRITE}
 
-    @extend_schema(request=InvoicePreviewSerializer)
+    @extend_schema(request=InvoicePreviewSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         from billing_ops.money import format_amount
 
