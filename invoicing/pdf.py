@@ -1,8 +1,13 @@
 """PDF documents (WeasyPrint) rendered from HTML templates: invoices, credit notes, the register."""
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.template.loader import render_to_string
+
+# WeasyPrint narrates every rendering step at INFO; keep the logs for things that matter.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def _render(template: str, context: dict) -> bytes:
@@ -35,7 +40,8 @@ def credit_note_pdf(note) -> bytes:
     })
 
 
-def register_pdf(*, invoices, totals, filters_text: str, generated_at) -> bytes:
+def register_pdf(*, invoices, totals, filters_text: str, generated_at, truncated: bool = False, max_rows: int = 0) -> bytes:
     return _render("invoicing/register_pdf.html", {
         "invoices": invoices, "totals": totals, "filters_text": filters_text, "generated_at": generated_at, "seller": dict(settings.SELLER),
+        "truncated": truncated, "max_rows": max_rows,
     })
