@@ -183,3 +183,9 @@ def test_tenant_page_lists_recent_invoices(billing_user):
     invoice = make_invoice(actor=billing_user)
     page = signed_in(billing_user).get(f"/clients/tenant/{invoice.tenant_id}/").content.decode()
     assert invoice.number in page
+
+
+def test_dashboard_shows_receivables(billing_user):
+    make_invoice(actor=billing_user, lines=simple_lines("1234.50"))
+    page = signed_in(billing_user).get("/billing/").content.decode()
+    assert "Receivables" in page and "NGN 1,234.50" in page
