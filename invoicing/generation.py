@@ -196,3 +196,39 @@ def invoice_generate_for_subscription(*, actor, subscription_id: int, today: dt.
             Subscription.objects.filter(pk=subscription.pk).update(coupon_cycles_used=subscription.coupon_cycles_used + 1)
         invoice = invoice_issue(actor=actor, invoice=invoice)
     return invoice
+
+
+def invoice_add_proration_lines(*, actor, subscription, issue: bool = True) -> Invoice | None:
+    """Invoice a subscription's uninvoiced prorations now (e.g. an upgrade charged immediately) instead
+    of waiting for the next period's invoice. The invoice has no period_start, so it never takes the
+    period's place under the (subscription, period_start) constraint. Net credits become account credit.
+    Returns None when nothing is pending. Optional hook for the subscriptions app (call it lazily)."""
+    from accounts.services import tenant_credit_adjust
+    from invoicing.services import invoice_create, invoice_issue
+    from subscriptions.models import PendingProration, Subscription
+
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription.pk)
+        rows = list(PendingProration.objects.select_for_update().filter(
+            subscription=subscription, invoiced_at__isnull=True, currency=subscription.currency).order_by("id"))
+        if not rows:
+            return None
+        now = timezone.now()
+        gross = sum((_gross(r.amount, r.tax_rate, subscription.currency) for r in rows), ZERO)
+        if gross <= 0:
+            if gross < 0:
+                tenant_credit_adjust(actor=actor, tenant=subscription.tenant, amount=-gross, reason="Credit for a subscription change",
+                                     source_type="subscriptions.subscription", source_id=str(subscription.pk))
+            PendingProration.objects.filter(pk__in=[r.pk for r in rows]).update(invoiced_at=now)
+            return None
+        lines = [{"description": r.description, "quantity": Decimal(1), "unit_price": r.amount, "tax_rate": r.tax_rate, "kind": "proration"}
+                 for r in rows]
+        invoice = invoice_create(actor=actor, tenant=subscription.tenant, currency=subscription.currency, lines=lines,
+                                 subscription=subscription, line_periods=[(r.period_start, r.period_end) for r in rows],
+                                 memo="Prorated charges for a change to your subscription")
+        for row, line in zip(rows, invoice.lines.order_by("position", "id"), strict=True):
+            row.invoiced_at, row.invoice_line = now, line
+            row.save(update_fields=["invoiced_at", "invoice_line"])
+        if issue:
+            invoice = invoice_issue(actor=actor, invoice=invoice)
+    return invoice

@@ -644,3 +644,10 @@ def credit_note_void(*, actor, credit_note, reason: str):
         audit.record(actor=actor, action="credit_note.voided", obj=note, before={"status": "draft"}, after={"status": "void"}, reason=reason)
         events.emit("credit_note.voided", actor=actor, credit_note_id=note.pk, invoice_id=note.invoice_id, tenant_id=note.tenant_id)
     return note
+
+
+def invoice_add_proration_lines(*, actor, subscription, issue: bool = True):
+    """Agreed cross-app name (see ``invoicing.generation.invoice_add_proration_lines``)."""
+    from invoicing.generation import invoice_add_proration_lines as add
+
+    return add(actor=actor, subscription=subscription, issue=issue)

@@ -122,3 +122,18 @@ def test_concurrent_generation_makes_one_invoice_per_period():
     assert sorted(Invoice.objects.values_list("subscription_id", flat=True)) == sorted(s.pk for s in subs)
     numbers = sorted(int(n.rsplit("-", 1)[1]) for n in Invoice.objects.values_list("number", flat=True))
     assert numbers == list(range(numbers[0], numbers[0] + 5))
+
+
+@pytest.mark.django_db
+def test_prorations_can_be_invoiced_at_once_without_taking_the_period():
+    from invoicing.services import invoice_add_proration_lines
+
+    sub = SubscriptionFactory()
+    assert invoice_add_proration_lines(actor=ACTOR, subscription=sub) is None
+    PendingProration.objects.create(subscription=sub, description="Upgrade to Pro", amount=D("1500.00"), currency="NGN", tax_rate=D("7.5"),
+                                    change_date=dt.date(2026, 11, 16), period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 12, 1))
+    invoice = invoice_add_proration_lines(actor=ACTOR, subscription=sub)
+    assert invoice.status == "issued" and invoice.total == D("1612.50") and invoice.period_start is None
+    assert run() == 1  # the period invoice is still made, without the already-invoiced proration
+    period = Invoice.objects.exclude(pk=invoice.pk).get()
+    assert [line.kind for line in period.lines.all()] == ["plan"]
