@@ -532,7 +532,8 @@ def credit_note_approve(*, actor, credit_note):
        (``credit_note.refund_requested``) that the payments app executes and records with
        ``invoice_record_refund`` (which raises amount_credited and amount_refunded together).
 
-    A note with nothing left to refund is ``applied`` at once; a pending refund keeps it ``approved``.
+    The note answers ``approved`` (CONTRACT §10) with its effects already booked; ``applied_at`` says when
+    the credit was fully applied (at once, or when a pending refund is processed).
     """
     from invoicing.models import CREDIT_NOTE_TRANSITIONS, CreditNote, CreditNoteStatus, CreditResolution
 
@@ -579,8 +580,7 @@ def credit_note_approve(*, actor, credit_note):
         if to_refund > 0:
             note.refund_status = "pending"
         else:
-            check_transition(table=CREDIT_NOTE_TRANSITIONS, current=note.status, target=CreditNoteStatus.APPLIED, label="credit note")
-            note.status, note.applied_at = CreditNoteStatus.APPLIED, now
+            note.applied_at = now
         note.save()
         audit.record(actor=actor, action="credit_note.approved", obj=note, before=before,
                      after={**audit.snapshot(note, ["status", "number", "applied_to_due", "applied_to_credit", "refund_amount", "refund_status"])})
@@ -595,8 +595,8 @@ def credit_note_approve(*, actor, credit_note):
 
 def credit_note_refund_processed(*, actor, credit_note, reference: str = ""):
     """The payments app's call once the gateway refund of a credit note succeeded: records the refund
-    on the invoice (``invoice_record_refund``) and marks the note ``applied``. Safe to call twice."""
-    from invoicing.models import CREDIT_NOTE_TRANSITIONS, CreditNote, CreditNoteStatus
+    on the invoice (``invoice_record_refund``) and sets ``applied_at``. Safe to call twice."""
+    from invoicing.models import CreditNote, CreditNoteStatus
 
     require_capability(actor, WRITE)
     with transaction.atomic():
@@ -606,9 +606,8 @@ def credit_note_refund_processed(*, actor, credit_note, reference: str = ""):
         if note.status != CreditNoteStatus.APPROVED or note.refund_status not in ("pending", "processing", "failed"):
             raise TransitionNotAllowed(f"Credit note {note} has no refund waiting.", code="no_pending_refund")
         invoice_record_refund(actor=actor, invoice=note.invoice, amount=note.refund_amount, reference=reference or str(note))
-        check_transition(table=CREDIT_NOTE_TRANSITIONS, current=note.status, target=CreditNoteStatus.APPLIED, label="credit note")
-        note.refund_status, note.status, note.applied_at = "processed", CreditNoteStatus.APPLIED, timezone.now()
-        note.save(update_fields=["refund_status", "status", "applied_at", "updated_at"])
+        note.refund_status, note.applied_at = "processed", timezone.now()
+        note.save(update_fields=["refund_status", "applied_at", "updated_at"])
         audit.record(actor=actor, action="credit_note.refunded", obj=note, after={"refund_status": "processed", "reference": reference})
     return note
 

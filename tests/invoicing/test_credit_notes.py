@@ -58,7 +58,7 @@ def test_approval_needs_approve_capability_and_a_second_person(billing_user, onb
     note.refresh_from_db()
     assert note.status == "draft"
     settings.CREDIT_NOTE_REQUIRE_DIFFERENT_APPROVER = False
-    assert services.credit_note_approve(actor=billing_user, credit_note=note).status == "applied"
+    assert services.credit_note_approve(actor=billing_user, credit_note=note).status == "approved"
 
 
 def test_onboarding_cannot_create(onboarding_user, billing_user):
@@ -72,7 +72,7 @@ def test_approval_reduces_due_numbers_and_settles(billing_user, approver):
     partial = services.credit_note_create(actor=billing_user, invoice=invoice, reason="x", amount="15.00")
     partial = services.credit_note_approve(actor=approver, credit_note=partial)
     invoice.refresh_from_db()
-    assert partial.number.startswith("CN-") and partial.number.endswith("-000001") and partial.status == "applied"
+    assert partial.number.startswith("CN-") and partial.number.endswith("-000001") and partial.status == "approved" and partial.applied_at
     assert (invoice.amount_credited, invoice.amount_due, invoice.status) == (D("15.00"), D("25.00"), "issued")
     rest = services.credit_note_create(actor=billing_user, invoice=invoice, reason="rest", amount="25.00")
     services.credit_note_approve(actor=approver, credit_note=rest)
@@ -102,14 +102,14 @@ def test_refund_resolution_requests_a_refund_without_crediting(billing_user, app
     note = services.credit_note_create(actor=billing_user, invoice=invoice, reason="x", amount="40.00", resolution="refund")
     note = services.credit_note_approve(actor=approver, credit_note=note)
     invoice.refresh_from_db()
-    assert (note.status, note.refund_status, note.refund_amount) == ("approved", "pending", D("40.00"))
+    assert (note.status, note.refund_status, note.refund_amount, note.applied_at) == ("approved", "pending", D("40.00"), None)
     assert invoice.amount_credited == 0
     event = DomainEvent.objects.get(name="credit_note.refund_requested")
     assert event.payload == {"credit_note_id": note.pk, "invoice_id": invoice.pk, "tenant_id": invoice.tenant_id,
                              "amount": "40.00", "currency": invoice.currency}
     note = services.credit_note_refund_processed(actor=approver, credit_note=note, reference="RF-1")
     invoice.refresh_from_db()
-    assert note.status == "applied" and (invoice.amount_credited, invoice.amount_refunded, invoice.amount_due) == (D("40.00"), D("40.00"), 0)
+    assert note.status == "approved" and note.refund_status == "processed" and note.applied_at and (invoice.amount_credited, invoice.amount_refunded, invoice.amount_due) == (D("40.00"), D("40.00"), 0)
     services.credit_note_refund_processed(actor=approver, credit_note=note)  # twice is fine
     invoice.refresh_from_db()
     assert invoice.amount_refunded == D("40.00")

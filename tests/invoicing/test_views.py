@@ -162,7 +162,7 @@ def test_credit_note_screens(billing_user):
     signed_in(approver).post(f"/billing/credit-notes/{note.pk}/approve")
     note.refresh_from_db()
     invoice.refresh_from_db()
-    assert note.status == "applied" and invoice.amount_due == Decimal("70.00")
+    assert note.status == "approved" and invoice.amount_due == Decimal("70.00")
     page = client.get(f"/billing/credit-notes/{note.pk}/").content.decode()
     assert note.number in page
     text = pdf_text(client.get(f"/billing/credit-notes/{note.pk}/pdf").content)
