@@ -170,6 +170,11 @@ def next_document_number(*, prefix: str, year: int) -> str:
 AMOUNT_FIELDS = ["subtotal", "discount", "credit_applied", "tax", "total", "amount_due"]
 
 
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 def _parse_lines(lines: Sequence) -> list[engine.LineInput]:
     """Dicts or LineInputs → engine inputs; a malformed line is a 400 naming the line."""
     parsed = []
@@ -191,6 +196,11 @@ def _parse_lines(lines: Sequence) -> list[engine.LineInput]:
             continue
         if not parsed[-1].description:
             errors[f"lines.{index}.description"] = ["required"]
+        # What the line columns can hold exactly (quantity 4 places, unit price 6).
+        if _places(parsed[-1].quantity) > 4:
+            errors[f"lines.{index}.quantity"] = ["at most 4 decimal places"]
+        if _places(parsed[-1].unit_price) > 6:
+            errors[f"lines.{index}.unit_price"] = ["at most 6 decimal places"]
     if errors:
         raise ValidationFailed("Some invoice lines are not valid.", fields=errors)
     return parsed
