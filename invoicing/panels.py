@@ -37,7 +37,6 @@ def receivables_dashboard_panel(user):
     from django.db.models import Count, Q, Sum
 
     from billing_ops.access import READ, has_capability
-    from billing_ops.money import display
     from invoicing.models import InvoiceStatus
     from invoicing.selectors import invoice_list
 
@@ -46,8 +45,4 @@ def receivables_dashboard_panel(user):
     rows = (invoice_list(user=user).filter(status__in=(InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)).order_by().values("currency")
             .annotate(open=Sum("amount_due"), overdue=Sum("amount_due", filter=Q(status=InvoiceStatus.OVERDUE)),
                       late=Count("id", filter=Q(status=InvoiceStatus.OVERDUE))).order_by("currency"))
-    figures = []
-    for row in rows:
-        figures.append((f"Open {row['currency']}", display(row["open"] or 0, row["currency"])))
-        figures.append((f"Overdue ({row['late']})", display(row["overdue"] or 0, row["currency"])))
-    return {"title": "Receivables", "figures": figures or [("Open invoices", "none")]}
+    return {"title": "Receivables", "template": "invoicing/_receivables_panel.html", "rows": list(rows)}
