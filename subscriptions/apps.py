@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from billing_ops.tenant_panels import register_tenant_panel
+        from subscriptions.panels import tenant_subscription_panel
+
+        register_tenant_panel(tenant_subscription_panel)

@@ -173,9 +173,11 @@ def plan_create(
     *, actor, name: str, currency: str, interval: str, base_price: Price | None = None, base_amount=None,
     code: str = "", trial_days: int = 0, billing_cycle: str = periods.Cycle.ANNIVERSARY,
     minimum_commitment_months: int = 0, addon_prices: Sequence[Price] = (), description: str = "",
-    tax_rate=ZERO,
+    tax_rate=ZERO, base_pricing_model: str = PricingModel.FLAT, base_tiers: Sequence | None = None,
+    base_package_size: int | None = None,
 ) -> Plan:
-    """A plan from an existing base price, or from ``base_amount`` (a flat price made for it)."""
+    """A plan from an existing base price, or from ``base_amount``/``base_tiers`` (a price made for it,
+    flat unless ``base_pricing_model`` says otherwise)."""
     from django.utils.text import slugify
 
     require_capability(actor, WRITE)
@@ -187,7 +189,7 @@ def plan_create(
         errors["interval"] = [f"use one of {', '.join(periods.Interval.ALL)}"]
     if billing_cycle not in periods.Cycle.ALL:
         errors["billing_cycle"] = [f"use one of {', '.join(periods.Cycle.ALL)}"]
-    if (base_price is None) == (base_amount is None):
+    if (base_price is None) == (base_amount is None and not base_tiers):
         errors["base_price"] = ["give either a base price or a base amount"]
     if errors:
         raise ValidationFailed("The plan is not valid.", fields=errors)
@@ -196,12 +198,13 @@ def plan_create(
         raise ValidationFailed(f"A plan with code {code!r} already exists.", code="duplicate", fields={"code": ["taken"]})
     with transaction.atomic():
         if base_price is None:
-            amount = to_decimal(base_amount)
-            if amount < 0 or not has_valid_places(amount, currency):
+            amount = None if base_amount is None else to_decimal(base_amount)
+            if base_pricing_model == PricingModel.FLAT and (amount is None or amount < 0 or not has_valid_places(amount, currency)):
                 raise ValidationFailed("The base price must be a non-negative amount with 2 decimal places.", fields={"base_price": ["invalid"]})
             base_price = price_create(
                 actor=actor, product_name=name, currency=currency, interval=interval, unit_amount=amount,
-                nickname=f"{name} ({interval})", tax_rate=tax_rate,
+                nickname=f"{name} ({interval})", tax_rate=tax_rate, pricing_model=base_pricing_model,
+                tiers=base_tiers, package_size=base_package_size,
             )
         _check_price_for(base_price, currency=currency, interval=interval, what="base_price")
         for addon in addon_prices:

@@ -30,3 +30,23 @@ SAMPLES = {
     "api:tenant-subscription-items": _tenant,
     "api:plan-detail": _plan,
 }
+
+EXPECTED.update({
+    "subscriptions:list": {"GET": READ},
+    "subscriptions:create": {"GET": WRITE, "POST": WRITE},
+    "subscriptions:detail": {"GET": READ},
+    "subscriptions:edit": {"GET": WRITE, "POST": WRITE},
+    "subscriptions:status": {"POST": WRITE},
+    "subscriptions:renewals": {"GET": READ},
+    "subscriptions:plan-list": {"GET": READ},
+    "subscriptions:plan-create": {"GET": WRITE, "POST": WRITE},
+    "subscriptions:coupon-list": {"GET": READ},
+    "subscriptions:coupon-create": {"GET": WRITE, "POST": WRITE},
+    "subscriptions:tenant": {"GET": MANAGE_SUBSCRIPTION, "POST": MANAGE_SUBSCRIPTION},
+})
+SAMPLES.update({
+    "subscriptions:detail": _subscription,
+    "subscriptions:edit": _subscription,
+    "subscriptions:status": _subscription,
+    "subscriptions:tenant": _tenant,
+})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from subscriptions.models import Coupon
 from tests.factories import (  # noqa: F401  (re-exported for the subscription tests)
     PlanFactory,
     PriceFactory,
@@ -11,7 +12,6 @@ from tests.factories import (  # noqa: F401  (re-exported for the subscription t
     SubscriptionFactory,
     TenantFactory,
 )
-from subscriptions.models import Coupon
 
 
 def make_subscription(*, status="active", start=date(2026, 11, 1), end=date(2026, 12, 1), **kwargs):
