@@ -1,8 +1,11 @@
 """Prorated changes to a running subscription: preview line by line, then apply (same amounts)."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from billing_ops.errors import Conflict, TransitionNotAllowed, ValidationFailed
 from subscriptions import services
@@ -106,3 +109,36 @@ def test_invalid_changes(billing_user):
         services.subscription_change_preview(actor=billing_user, subscription=sub, remove=[sub.plan.base_price], change_date=CHANGE_DAY)
     with pytest.raises(ValidationFailed):  # nothing changes
         services.subscription_change_apply(actor=billing_user, subscription=sub, change_date=CHANGE_DAY)
+
+
+
+class PreviewEqualsApplied(HypothesisTestCase):
+    """Property: whatever the change and the day, the stored proration is exactly the preview."""
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        day=st.integers(min_value=0, max_value=29),
+        old_qty=st.integers(min_value=1, max_value=40),
+        new_qty=st.integers(min_value=0, max_value=40),
+        unit=st.decimals(min_value=D("0.01"), max_value=D("99999.99"), places=2),
+        plan_change=st.booleans(),
+    )
+    def test_preview_equals_applied(self, day, old_qty, new_qty, unit, plan_change):
+        from billing_ops.actors import system
+
+        actor = system("test")
+        sub = make_subscription()
+        seat = PriceFactory(pricing_model="per_unit", unit_amount=unit)
+        sub.items.create(price=seat, kind="add_on", quantity=old_qty)
+        kwargs = {
+            "items": [ItemChange(seat, D(new_qty))],
+            "plan": PlanFactory(base_price__unit_amount=unit) if plan_change else None,
+            "change_date": date(2026, 11, 1) + timedelta(days=day),
+        }
+        preview = services.subscription_change_preview(actor=actor, subscription=sub, **kwargs)
+        if not preview.changed:
+            return
+        applied, rows = services.subscription_change_apply(actor=actor, subscription=sub, expected_fingerprint=preview.fingerprint, **kwargs)
+        assert [(r.description, r.amount) for r in rows] == [(line.description, line.amount) for line in preview.lines]
+        assert sum((r.amount for r in rows), D("0")) == preview.total == applied.total
+        assert sorted((i.price_id, i.quantity) for i in sub.items.all()) == sorted((p.pk, q) for p, q in preview.items_after)
