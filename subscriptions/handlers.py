@@ -46,7 +46,6 @@ def mark_past_due_on_overdue_invoice(event: Event) -> None:
 @subscribe("invoice.paid")
 def reactivate_past_due_on_payment(event: Event) -> None:
     from invoicing.models import InvoiceStatus
-
     from subscriptions.services import subscription_reactivate
 
     invoice = _invoice(event)
