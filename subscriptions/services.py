@@ -71,7 +71,8 @@ def _label(subscription: Subscription) -> str:
 
 
 def _lock(subscription: Subscription) -> Subscription:
-    return Subscription.objects.select_for_update().select_related("plan", "tenant").get(pk=subscription.pk)
+    # of=("self",): lock the subscription row only, not the joined plan and tenant rows.
+    return Subscription.objects.select_for_update(of=("self",)).select_related("plan", "tenant").get(pk=subscription.pk)
 
 
 def _require_reason(reason: str) -> str:
@@ -871,7 +872,9 @@ def subscription_renew_if_due(*, actor, subscription_id: int, on: date, skip_loc
     """
     outcomes: list[str] = []
     with transaction.atomic():
-        qs = Subscription.objects.select_for_update(skip_locked=skip_locked).select_related("plan")
+        # of=("self",): otherwise the joined plan row is locked too, and SKIP LOCKED would skip every
+        # other subscription on the same plan while one is being renewed.
+        qs = Subscription.objects.select_for_update(skip_locked=skip_locked, of=("self",)).select_related("plan")
         sub = qs.filter(pk=subscription_id, status__in=RENEWABLE_STATUSES, current_period_end__lte=on).first()
         if sub is None:
             return outcomes

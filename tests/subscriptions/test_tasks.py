@@ -126,7 +126,8 @@ def test_a_failing_subscription_does_not_stop_the_others(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks (SKIP LOCKED) need PostgreSQL")
 def test_concurrent_runs_renew_each_subscription_exactly_once():
-    subs = [make_subscription() for _ in range(30)]
+    shared = PlanFactory()  # subscriptions on one plan must not block (or skip) each other
+    subs = [make_subscription(plan=shared) if i % 2 else make_subscription() for i in range(30)]
     barrier = threading.Barrier(4)
     results, errors = [], []
 
@@ -160,7 +161,8 @@ def test_concurrent_runs_renew_each_subscription_exactly_once():
 def test_a_row_locked_by_another_worker_is_skipped_then_renewed_later():
     from django.db import transaction
 
-    held, free = make_subscription(), make_subscription()
+    held = make_subscription()
+    free = make_subscription(plan=held.plan)  # same plan: only the subscription row is locked
     locked, release = threading.Event(), threading.Event()
 
     def holder():
