@@ -110,8 +110,10 @@ class ChangeForm(forms.Form):
         self.item_fields = []
         for item in subscription.items.all():
             name = f"qty_{item.price_id}"
-            self.fields[name] = forms.DecimalField(label=str(item.price), initial=item.quantity.normalize(), **QUANTITY)
+            label = f"Quantity of {item.price}" + (" (plan)" if item.kind == "base" else " (0 removes it)")
+            self.fields[name] = forms.DecimalField(label=label, initial=item.quantity.normalize(), **QUANTITY)
             self.item_fields.append((name, item))
+        self.order_fields([name for name, _ in self.item_fields] + ["plan", "add_price", "add_quantity", "change_date", "reason"])
 
     def service_kwargs(self) -> dict:
         from subscriptions.services import ItemChange

@@ -465,8 +465,10 @@ def _transition(
         if apply is not None:
             apply(sub)
         sub.save()
-        audit.record(actor=actor, action=f"subscription.{action}", obj=sub, before=before,
-                     after=audit.snapshot(sub, STATUS_FIELDS), reason=reason)
+        after = audit.snapshot(sub, STATUS_FIELDS)
+        changed = [name for name in STATUS_FIELDS if before[name] != after[name]]
+        audit.record(actor=actor, action=f"subscription.{action}", obj=sub, reason=reason,
+                     before={name: before[name] for name in changed}, after={name: after[name] for name in changed})
         events.emit(event, actor=actor, previous_status=previous, status=target, **_payload(sub, reason), **(extra_payload or {}))
     _refresh_caller_copy(subscription, sub)
     return sub
