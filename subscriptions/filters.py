@@ -1,5 +1,6 @@
 """One FilterSet per list, shared by the screen and the API."""
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from billing_ops import filters as common
@@ -24,7 +25,8 @@ class SubscriptionFilter(django_filters.FilterSet):
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     renews_from = common.date_from("current_period_end", "Renews from")
     renews_to = common.date_to("current_period_end", "Renews to")
-    cancel_at_period_end = django_filters.BooleanFilter(label="Cancels at period end")
+    cancel_at_period_end = django_filters.BooleanFilter(
+        label="Cancels at period end", widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]))
 
     class Meta:
         model = Subscription
@@ -41,7 +43,7 @@ class PlanFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     interval = django_filters.ChoiceFilter(choices=Interval.choices)
-    active = django_filters.BooleanFilter()
+    active = django_filters.BooleanFilter(widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]))
 
     class Meta:
         model = Plan
@@ -53,7 +55,7 @@ class PlanFilter(django_filters.FilterSet):
 
 class CouponFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    active = django_filters.BooleanFilter()
+    active = django_filters.BooleanFilter(widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]))
 
     class Meta:
         model = Coupon

@@ -62,7 +62,7 @@ def subscription_invoices(*, subscription: Subscription, limit: int = 24) -> lis
 
 
 def pending_prorations(*, subscription: Subscription) -> list[PendingProration]:
-    return list(subscription.pending_prorations.order_by("-id")[:50])
+    return list(subscription.pending_prorations.order_by("-id")[:50])[::-1]
 
 
 def plan_list():
@@ -142,13 +142,20 @@ class Renewal:
         "trial_ends": "Trial ends",
     }
 
+    RISKY = ("card_expires_before_renewal", "no_payment_method", "past_due", "cancel_at_period_end")
+
     @property
     def flag_labels(self) -> list[str]:
         return [self.FLAG_LABELS.get(flag, flag) for flag in self.flags]
 
     @property
+    def flag_items(self) -> list[tuple[str, bool]]:
+        """(label, risky) for the screen."""
+        return [(self.FLAG_LABELS.get(flag, flag), flag in self.RISKY) for flag in self.flags]
+
+    @property
     def at_risk(self) -> bool:
-        return any(flag in self.flags for flag in ("card_expires_before_renewal", "past_due", "cancel_at_period_end", "no_payment_method"))
+        return any(flag in self.flags for flag in self.RISKY)
 
 
 def payment_methods_for(tenant_ids) -> dict[int, PaymentMethodInfo]:

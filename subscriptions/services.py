@@ -313,6 +313,11 @@ def _redeem(*, coupon: Coupon | None, promo_code: str | None, currency: str) -> 
     return coupon
 
 
+def _contents(rows) -> str:
+    """Items as one readable audit value: 'Growth (monthly) [#3] × 1, Extra seat [#7] × 5'."""
+    return ", ".join(f"{price} [#{price.pk}] × {to_decimal(qty).normalize():f}" for price, qty in rows)
+
+
 # --- Create and edit ---------------------------------------------------------------------------
 
 def subscription_create(
@@ -375,7 +380,8 @@ def subscription_create(
         audit.record(actor=actor, action="subscription.created", obj=subscription, reason=reason, after={
             **audit.snapshot(subscription, ["plan", "status", "current_period_start", "current_period_end", "trial_end",
                                             "commitment_end", "auto_renew", "coupon"]),
-            "items": [{"price": plan.base_price_id, "quantity": quantity}] + [{"price": p.pk, "quantity": q} for p, q in addon_rows],
+            # not "items": templates would read entry.after.items as the dict method
+            "contents": _contents([(plan.base_price, quantity), *addon_rows]),
         })
         payload = _payload(subscription, reason)
         events.emit("subscription.created", actor=actor, status=status, plan_id=plan.pk, **payload)
@@ -840,9 +846,9 @@ def subscription_change_apply(
         ]
         rows = PendingProration.objects.bulk_create(rows) if rows else []
         audit.record(actor=actor, action="subscription.changed", obj=sub, reason=reason, before={
-            "plan": preview.plan_before.pk, "items": [{"price": p.pk, "quantity": q} for p, q in preview.items_before],
+            "plan": preview.plan_before.pk, "contents": _contents(preview.items_before),
         }, after={
-            "plan": preview.plan_after.pk, "items": [{"price": p.pk, "quantity": q} for p, q in preview.items_after],
+            "plan": preview.plan_after.pk, "contents": _contents(preview.items_after),
             "proration_total": preview.total, "change_ref": ref, "change_date": preview.change_date,
         })
         events.emit("subscription.changed", actor=actor, change_ref=ref, proration_total=preview.total,
