@@ -271,8 +271,9 @@ def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = No
     require_capability(actor, WRITE)
     started = timezone.now()
     workers = max_workers or getattr(settings, "PAYMENTS_AUTO_CHARGE_WORKERS", 4)
-    # SQLite has one writer; threads would only queue on its lock (and the test database is per-connection).
-    threaded = connection.vendor != "sqlite" and workers > 1
+    # SQLite has one writer: threads would only queue on its lock. Inside a transaction, other
+    # connections could not see its uncommitted rows, so the work stays on this connection.
+    threaded = connection.vendor != "sqlite" and workers > 1 and not connection.in_atomic_block
     summary = {"charged": 0, "failed": 0, "pending": 0, "skipped": 0, "errors": 0, "invoices": []}
     if not PaystackConfig.load().is_configured:
         summary.update(errors=1, message="Paystack is not configured")
