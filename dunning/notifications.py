@@ -230,6 +230,7 @@ def notify(*, tenant, kind: str, context: dict, essential: bool | None = None, c
         if dedupe_key:
             return Notification.objects.get(dedupe_key=dedupe_key)
         raise
+    note.created_now = True
     if note.status == NotificationStatus.PENDING:
         transaction.on_commit(lambda: send_notification(note.pk))
     return note
