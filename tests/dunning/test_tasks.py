@@ -131,7 +131,7 @@ def _run_twice_at_once(func):
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_retry_task_twice_at_once_charges_each_case_once(freeze_today, monkeypatch):
 
     freeze_today(dt.date(2026, 11, 1))
@@ -146,7 +146,7 @@ def test_retry_task_twice_at_once_charges_each_case_once(freeze_today, monkeypat
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_suspension_check_twice_at_once_suspends_and_notifies_once(freeze_today):
     from dunning.models import OutboxEvent
 
