@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 22, 40
 PALETTE = {
     "mrr": "#2f6fdf", "new": "#2e9e5b", "expansion": "#7cc68f", "reactivation": "#b5dfa1",
     "contraction": "#f2a65a", "churned": "#d9534f", "invoiced": "#8a96a8", "collected": "#2f6fdf",
@@ -44,7 +44,7 @@ def _frame(labels, top_value: Decimal, bottom_value: Decimal, currency: str, tit
     ]
     if bottom_value < 0:
         parts.append(f'<text x="{LEFT - 6}" y="{y(bottom_value) + 4:.1f}" text-anchor="end" font-size="11">{escape(_fmt(bottom_value))}</text>')
-    parts.append(f'<text x="4" y="{TOP + 4}" font-size="10" fill="#666">{escape(currency)}</text>')
+    parts.append(f'<text x="4" y="10" font-size="10" fill="#666">{escape(currency)}</text>')
     slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
     for i, label in enumerate(labels):
         parts.append(f'<text x="{LEFT + slot * (i + 0.5):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" font-size="10">{escape(label)}</text>')

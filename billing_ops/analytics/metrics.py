@@ -96,7 +96,8 @@ def derive(metrics: MonthMetrics, m: Movement | None) -> MonthMetrics:
     metrics.logo_churn_rate = _rate(metrics.churned_customers, metrics.starting_customers)
     metrics.revenue_churn_rate = _rate(metrics.churned_mrr + metrics.contraction_mrr, metrics.starting_mrr)
     if metrics.logo_churn_rate:
-        metrics.ltv = quantize(metrics.arpu / metrics.logo_churn_rate, cur)
+        # ARPU ÷ (churned ÷ starting), from the exact counts rather than the rounded rate.
+        metrics.ltv = quantize(metrics.arpu * metrics.starting_customers / metrics.churned_customers, cur)
     else:
         metrics.ltv = None  # no churn: lifetime value is unbounded, shown as "—"
     return metrics

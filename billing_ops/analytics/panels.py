@@ -26,9 +26,9 @@ def mrr_panel(user):
     for currency in sorted(moves):
         m = moves[currency]
         sign = "+" if m.net_new_mrr >= 0 else "−"
-        figures.append((f"MRR {currency}", display(m.mrr, currency)))
-        figures.append((f"Net new this month {currency}", f"{sign}{display(abs(m.net_new_mrr), currency)}"))
-        figures.append((f"Paying subscriptions {currency}", f"{m.active_subscriptions:,}"))
+        figures.append((f"MRR ({currency})", display(m.mrr, currency)))
+        figures.append((f"Net new MRR this month ({currency})", f"{sign}{display(abs(m.net_new_mrr), currency)}"))
+        figures.append((f"Paying subscriptions ({currency})", f"{m.active_subscriptions:,}"))
     if not figures:
         figures = [("MRR", "No paying subscriptions yet")]
     return {"title": "Recurring revenue", "figures": figures, "link": reverse("billing:analytics"),
