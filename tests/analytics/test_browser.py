@@ -6,7 +6,6 @@ import pytest
 from django.utils import timezone
 
 from tests.analytics.test_metrics import plan, sub
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: F401  (shared browser fixtures)
 from tests.factories import InvoiceFactory, TenantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
