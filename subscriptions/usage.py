@@ -501,3 +501,24 @@ def usage_client_create(*, actor, name: str):
         audit.record(actor=actor, action="usage_client.token_issued", object_type="auth.user", object_id=user.pk,
                      after={"username": username})
     return user, token.key
+
+
+def previous_period(subscription) -> tuple[dt.date, dt.date] | None:
+    """The period before the current one (None in the first period)."""
+    from subscriptions.periods import PeriodError, period_containing
+
+    day_before = subscription.current_period_start - dt.timedelta(days=1)
+    try:
+        return period_containing(anchor=subscription.billing_anchor, interval=subscription.plan.interval,
+                                 cycle=subscription.plan.billing_cycle, on=day_before)
+    except PeriodError:
+        return None
+
+
+def usage_lines_for_previous_period(*, subscription) -> tuple[list[dict], tuple[dt.date, dt.date] | None]:
+    """Usage is billed in arrears: the lines of the period that just closed, for the invoice that
+    opens the current period (``([], None)`` in the first period). Returns (lines, (start, end))."""
+    period = previous_period(subscription)
+    if period is None:
+        return [], None
+    return usage_lines_for_period(subscription=subscription, period_start=period[0], period_end=period[1]), period

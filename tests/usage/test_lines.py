@@ -101,3 +101,18 @@ def test_usage_summary_template_tag_renders():
     MeterFactory(name="Storage")
     html = Template("{% load usage_tags %}{% usage_summary sub %}").render(Context({"sub": sub}))
     assert "Storage" in html and "Preview as invoice" in html
+
+
+def test_usage_is_billed_in_arrears_for_the_previous_period():
+    from subscriptions.usage import usage_lines_for_previous_period
+
+    sub = SubscriptionFactory(billing_anchor=dt.date(2026, 10, 1), current_period_start=dt.date(2026, 11, 1),
+                              current_period_end=dt.date(2026, 12, 1))
+    meter = MeterFactory(name="Calls", unit="calls")
+    UsageEventFactory(subscription=sub, meter=meter, value=Decimal("3"), timestamp=dt.datetime(2026, 10, 31, 23, 59, tzinfo=dt.UTC))
+    UsageEventFactory(subscription=sub, meter=meter, value=Decimal("100"), timestamp=dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC))
+    lines, period = usage_lines_for_previous_period(subscription=sub)
+    assert period == (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    assert [line["quantity"] for line in lines] == [Decimal("3")]
+    first = SubscriptionFactory()  # anchor = period start: nothing before it
+    assert usage_lines_for_previous_period(subscription=first) == ([], None)
