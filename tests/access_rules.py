@@ -10,7 +10,7 @@ from importlib import import_module
 from billing_ops.urls import DOMAIN_APPS
 
 MODULES = []
-for _app in ["billing_ops", *DOMAIN_APPS]:
+for _app in ["billing_ops", *DOMAIN_APPS, "usage", "analytics"]:  # usage/analytics: issue 8
     try:
         MODULES.append(import_module(f"tests.{_app}.access"))
     except ModuleNotFoundError as exc:
