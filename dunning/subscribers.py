@@ -12,7 +12,7 @@ from django.db import transaction
 
 from billing_ops.events import Event, subscribe
 from dunning import services
-from dunning.models import OpenedBy
+from dunning.models import Channel, OpenedBy
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +102,9 @@ def notice_invoice_issued(event: Event) -> None:
 
         invoice = _invoice(event.payload.get("invoice_id"))
         if invoice is not None:
+            # In-app only: the invoice email itself (with the PDF) is sent by invoicing's send task.
             notify(tenant=invoice.tenant, kind="invoice_issued", context=_invoice_context(invoice),
-                   dedupe_key=f"invoice_issued:{invoice.pk}")
+                   channel=Channel.IN_APP, dedupe_key=f"invoice_issued:{invoice.pk}")
 
     _safely(send, event)
 
