@@ -604,8 +604,9 @@ def credit_note_approve(*, actor, credit_note):
 
 
 def credit_note_refund_processed(*, actor, credit_note, reference: str = ""):
-    """The payments app's call once the gateway refund of a credit note succeeded: records the refund
-    on the invoice (``invoice_record_refund``) and sets ``applied_at``. Safe to call twice."""
+    """Settle a credit note's refund outside the gateway (e.g. paid back by bank transfer): records the
+    refund on the invoice (``invoice_record_refund``) and sets ``applied_at``. Safe to call twice.
+    Gateway refunds are recorded by the payments app and followed by ``credit_note_refund_outcome``."""
     from invoicing.models import CreditNote, CreditNoteStatus
 
     require_capability(actor, WRITE)
@@ -619,6 +620,45 @@ def credit_note_refund_processed(*, actor, credit_note, reference: str = ""):
         note.refund_status, note.applied_at = "processed", timezone.now()
         note.save(update_fields=["refund_status", "applied_at", "updated_at"])
         audit.record(actor=actor, action="credit_note.refunded", obj=note, after={"refund_status": "processed", "reference": reference})
+    return note
+
+
+def _refunded_through_gateway(note) -> Decimal | None:
+    """What the payments app has refunded for this note so far (None when it is not installed)."""
+    from django.apps import apps
+
+    try:
+        refund_model = apps.get_model("payments", "Refund")
+    except LookupError:
+        return None
+    from django.db.models import Sum
+
+    return refund_model.objects.filter(credit_note_id=note.pk, status="processed").aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def credit_note_refund_outcome(*, actor, credit_note_id: int, succeeded: bool, reason: str = ""):
+    """Follow a gateway refund of a credit note (called from the ``payment.refunded`` /
+    ``payment.refund_failed`` subscriber). Does not touch the invoice: payments records the money.
+    ``processed`` (and ``applied_at``) once everything the note refunds has been processed."""
+    from invoicing.models import CreditNote
+
+    require_capability(actor, WRITE)
+    with transaction.atomic():
+        note = CreditNote.objects.select_for_update().filter(pk=credit_note_id).first()
+        if note is None or note.refund_status in ("", "processed") or note.refund_amount <= 0:
+            return note
+        before = {"refund_status": note.refund_status}
+        if succeeded:
+            done = _refunded_through_gateway(note)
+            if done is None or done >= note.refund_amount:
+                note.refund_status, note.applied_at = "processed", timezone.now()
+            else:
+                note.refund_status = "processing"
+        else:
+            note.refund_status = "failed"
+        note.save(update_fields=["refund_status", "applied_at", "updated_at"])
+        audit.record(actor=actor, action=f"credit_note.refund_{note.refund_status}", obj=note, before=before,
+                     after={"refund_status": note.refund_status}, reason=reason)
     return note
 
 
