@@ -37,3 +37,17 @@ def test_tasks_are_scheduled():
 
     names = set(PeriodicTask.objects.values_list("task", flat=True))
     assert {"invoicing.tasks.generate_due_invoices", "invoicing.tasks.mark_overdue_invoices"} <= names
+
+
+def test_management_commands_call_the_tasks():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.factories import SubscriptionFactory
+
+    SubscriptionFactory()
+    out = StringIO()
+    call_command("generate_invoices", "--today", "2026-11-02", stdout=out)
+    call_command("mark_overdue_invoices", stdout=out)
+    assert "1 invoice(s) generated." in out.getvalue() and "marked overdue" in out.getvalue()
