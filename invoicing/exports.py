@@ -32,6 +32,8 @@ def _cell(value):
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value  # a spreadsheet must not run a tenant name as a formula
     return str(value)  # Decimals keep their places: "31.44"
 
 

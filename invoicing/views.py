@@ -8,6 +8,7 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -49,7 +50,7 @@ class InvoiceListView(ListScreen):
         query = self.request.GET.copy()
         for key in ("cursor", "sort"):
             query.pop(key, None)
-        context.update(can_write=has_capability(self.request.user, WRITE), export_query=query.urlencode(), today=dt.date.today())
+        context.update(can_write=has_capability(self.request.user, WRITE), export_query=query.urlencode(), today=timezone.localdate())
         return context
 
 

@@ -189,3 +189,10 @@ def test_dashboard_shows_receivables(billing_user):
     make_invoice(actor=billing_user, lines=simple_lines("1234.50"))
     page = signed_in(billing_user).get("/billing/").content.decode()
     assert "Receivables" in page and "NGN 1,234.50" in page
+
+
+def test_csv_cells_cannot_become_formulas(billing_user):
+    make_invoice(tenant=TenantFactory(name="=HYPERLINK(\"http://x\")"), lines=simple_lines("5.00"))
+    body = b"".join(signed_in(billing_user).get("/billing/invoices/export.csv").streaming_content).decode()
+    row = list(csv.reader(io.StringIO(body)))[1]
+    assert row[3] == "'=HYPERLINK(\"http://x\")" and row[row.index("5.00")] == "5.00"
