@@ -8,7 +8,13 @@ from django.utils import timezone
 
 from billing_ops import filters as common
 from billing_ops.money import CURRENCY_CHOICES
-from invoicing.models import CreditNote, CreditNoteStatus, CreditResolution, Invoice, InvoiceStatus
+from invoicing.models import (
+    CreditNote,
+    CreditNoteStatus,
+    CreditResolution,
+    Invoice,
+    InvoiceStatus,
+)
 
 
 def _visible_tenants(request):

@@ -21,7 +21,13 @@ from billing_ops import events
 from billing_ops.access import WRITE, require_capability
 from billing_ops.actors import actor_user
 from billing_ops.errors import TransitionNotAllowed, ValidationFailed
-from billing_ops.money import CURRENCY_EXPONENTS, ZERO, has_valid_places, quantize, to_decimal
+from billing_ops.money import (
+    CURRENCY_EXPONENTS,
+    ZERO,
+    has_valid_places,
+    quantize,
+    to_decimal,
+)
 from billing_ops.state import check_transition
 from invoicing import amounts as engine
 from invoicing.models import (
@@ -545,10 +551,14 @@ def credit_note_approve(*, actor, credit_note):
     The note answers ``approved`` (CONTRACT §10) with its effects already booked; ``applied_at`` says when
     the credit was fully applied (at once, or when a pending refund is processed).
     """
-    from invoicing.models import CREDIT_NOTE_TRANSITIONS, CreditNote, CreditNoteStatus, CreditResolution
-
     from billing_ops.access import APPROVE
     from billing_ops.errors import PermissionDenied
+    from invoicing.models import (
+        CREDIT_NOTE_TRANSITIONS,
+        CreditNote,
+        CreditNoteStatus,
+        CreditResolution,
+    )
 
     require_capability(actor, APPROVE)
     with transaction.atomic():

@@ -12,7 +12,14 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing_ops.access import APPROVE, READ, WRITE, CapabilityRequiredMixin, has_capability, visible_tenants
+from billing_ops.access import (
+    APPROVE,
+    READ,
+    WRITE,
+    CapabilityRequiredMixin,
+    has_capability,
+    visible_tenants,
+)
 from billing_ops.errors import ApplicationError
 from billing_ops.forms import apply_application_error
 from billing_ops.views import ListScreen

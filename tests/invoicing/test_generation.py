@@ -104,7 +104,8 @@ def _in_threads(target, count):
             connections.close_all()
 
     threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
-    barrier_start = [t.start() for t in threads]  # noqa: F841
+    for t in threads:
+        t.start()
     for t in threads:
         t.join()
     assert not errors, errors

@@ -10,7 +10,12 @@ from billing_ops.models import DomainEvent
 from invoicing import services
 from invoicing.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus
 from tests.factories import InvoiceFactory, TenantFactory
-from tests.invoicing.factories import EXAMPLE_LINES, make_invoice, simple_lines, with_credit
+from tests.invoicing.factories import (
+    EXAMPLE_LINES,
+    make_invoice,
+    simple_lines,
+    with_credit,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -41,7 +41,7 @@ def test_list_filters_sorts_and_pages(billing_user):
     make_invoice(tenant=TenantFactory(name="Fine Co"), lines=simple_lines("50.00"))
     make_invoice(issue=False)
     client = signed_in(billing_user)
-    names = lambda url: [i.tenant.name for i in client.get(url).context["object_list"]]  # noqa: E731
+    names = lambda url: [i.tenant.name for i in client.get(url).context["object_list"]]
     assert names("/billing/invoices/?overdue=true") == ["Late Co"]
     assert names("/billing/invoices/?amount_min=100") == ["Late Co"]
     assert names("/billing/invoices/?q=fine") == ["Fine Co"]
@@ -59,7 +59,7 @@ def test_detail_shows_lines_credit_notes_history_and_panels(billing_user):
 
     invoice = make_invoice(actor=billing_user)
     services.credit_note_create(actor=billing_user, invoice=invoice, reason="Goodwill", amount="5.00")
-    provider = lambda inv, user: {"title": "Payments (test panel)", "template": "invoicing/_tenant_invoices.html", "invoices": [], "tenant": inv.tenant}  # noqa: E731
+    provider = lambda inv, user: {"title": "Payments (test panel)", "template": "invoicing/_tenant_invoices.html", "invoices": [], "tenant": inv.tenant}
     panels.register_invoice_panel(provider)
     try:
         page = signed_in(billing_user).get(f"/billing/invoices/{invoice.pk}/").content.decode()
