@@ -546,6 +546,9 @@ def subscription_suspend(*, actor, subscription: Subscription, reason: str, sync
     """
     reason = _require_reason(reason)
     with transaction.atomic():
+        if sync_tenant:  # lock order tenant → subscription, as tenant-level callers (dunning) use
+            Tenant.objects.select_for_update().filter(pk=subscription.tenant_id).first()
+
         def apply(sub):
             sub.suspended_at = timezone.now()
         sub = _transition(actor=actor, subscription=subscription, target=S.SUSPENDED, action="suspended",
@@ -562,6 +565,9 @@ def subscription_reactivate(*, actor, subscription: Subscription, reason: str, s
     """
     reason = _require_reason(reason)
     with transaction.atomic():
+        if sync_tenant:
+            Tenant.objects.select_for_update().filter(pk=subscription.tenant_id).first()
+
         def apply(sub):
             sub.suspended_at = None
             _roll_period_forward(sub, today())
