@@ -59,3 +59,22 @@ def test_onboarding_sees_only_assigned_renewals(onboarding_user, billing_user):
     tenant_assign_onboarding(tenant=mine.tenant, user=onboarding_user, actor=billing_user)
     rows = selectors.renewals_within(days=30, user=onboarding_user, on=date(2026, 11, 20))
     assert [row.subscription.pk for row in rows] == [mine.pk]
+
+
+def test_billable_lines_are_exact(billing_user):
+    from tests.factories import PriceFactory
+
+    sub = make_subscription()
+    seats = PriceFactory(pricing_model="per_unit", unit_amount=Decimal("2500.00"), tax_rate=Decimal("7.5"))
+    calls = PriceFactory(pricing_model="tiered", unit_amount=None,
+                         tiers=[{"up_to": "100", "unit_price": "0.0035"}, {"up_to": None, "unit_price": "0.0020"}])
+    sub.items.create(price=seats, kind="add_on", quantity=3)
+    sub.items.create(price=calls, kind="add_on", quantity=1501)
+    lines = selectors.subscription_billable_lines(subscription=sub)
+    assert [(line.kind, line.quantity, line.unit_price, line.amount) for line in lines] == [
+        ("plan", Decimal("1"), Decimal("29.00"), Decimal("29.00")),
+        ("add_on", Decimal("3"), Decimal("2500.00"), Decimal("7500.00")),
+        ("add_on", Decimal("1"), Decimal("3.15"), Decimal("3.15")),  # 100 × 0.0035 + 1401 × 0.0020 = 3.152
+    ]
+    assert all(line.quantity * line.unit_price == line.amount for line in lines)
+    assert "× 1501" in lines[2].description and lines[1].tax_rate == Decimal("7.5")
