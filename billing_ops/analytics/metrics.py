@@ -127,12 +127,24 @@ def _payment_model():
     return Payment
 
 
-def _payment_date_field(model) -> str:
-    names = {f.name for f in model._meta.get_fields()}
-    for candidate in ("succeeded_at", "paid_at", "received_at", "processed_at", "created_at"):
-        if candidate in names:
-            return candidate
-    return "created_at"
+def _day_expression(model, candidates: tuple[str, ...]):
+    """The first non-null of ``candidates`` that ``model`` has, as a date (datetimes truncated in UTC)."""
+    from django.db.models import DateField, DateTimeField, F
+    from django.db.models.functions import Coalesce, TruncDate
+
+    parts = []
+    for name in candidates:
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # noqa: BLE001  (FieldDoesNotExist: that model has no such column)
+            continue
+        if isinstance(field, DateTimeField):
+            parts.append(TruncDate(name))
+        elif isinstance(field, DateField):
+            parts.append(F(name))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Coalesce(*parts, output_field=DateField())
 
 
 def _payment_currency_field(model) -> str:
@@ -150,22 +162,27 @@ def payment_figures(first: dt.date, last: dt.date) -> dict[str, dict]:
     Payment = _payment_model()
     if Payment is None:
         return None
-    date_field = _payment_date_field(Payment)
+    paid_day = _day_expression(Payment, ("succeeded_at", "paid_at", "received_at", "created_at"))
+    failed_day = _day_expression(Payment, ("failed_at", "created_at"))
+    if paid_day is None or failed_day is None:
+        return None
     currency_field = _payment_currency_field(Payment)
-    window = {f"{date_field}__date__gte": first, f"{date_field}__date__lte": last}
     received = ("succeeded", "refunded", "partially_refunded")
     result: dict[str, dict] = {}
     try:
         with transaction.atomic():  # a missing table must not poison an outer transaction
-            base = Payment.objects.filter(**window).order_by()
-            for row in base.filter(status__in=received).values(currency_field).annotate(total=Sum("amount")):
+            paid = (Payment.objects.filter(status__in=received).annotate(_day=paid_day)
+                    .filter(_day__gte=first, _day__lte=last).order_by())
+            for row in paid.values(currency_field).annotate(total=Sum("amount")):
                 result.setdefault(row[currency_field], {})["collected"] = row["total"] or ZERO
-            for row in base.filter(status="failed").values(currency_field).annotate(total=Sum("amount"), n=_count()):
+            failed = (Payment.objects.filter(status="failed").annotate(_day=failed_day)
+                      .filter(_day__gte=first, _day__lte=last).order_by())
+            for row in failed.values(currency_field).annotate(total=Sum("amount"), n=_count()):
                 entry = result.setdefault(row[currency_field], {})
                 entry["failed_payments"], entry["failed_amount"] = row["n"], row["total"] or ZERO
             if "invoice" in {f.name for f in Payment._meta.get_fields()}:
                 failed_invoices = Payment.objects.filter(status="failed").values("invoice_id")
-                recovered = base.filter(status__in=received, invoice_id__in=failed_invoices)
+                recovered = paid.filter(invoice_id__in=failed_invoices)
                 for row in recovered.values(currency_field).annotate(total=Sum("amount"), n=_count()):
                     entry = result.setdefault(row[currency_field], {})
                     entry["recovered_payments"], entry["recovered_amount"] = row["n"], row["total"] or ZERO
