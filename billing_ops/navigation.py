@@ -42,3 +42,4 @@ NAVIGATION = [
     NavItem("Payment config", "payments:config", CONFIGURE_PAYMENTS, section="admin"),
     NavItem("Audit log", "accounts:audit-log", VIEW_AUDIT, section="admin"),
 ]
+NAVIGATION.append(NavItem("Dunning policy", "dunning:policy", READ))

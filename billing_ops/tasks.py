@@ -12,3 +12,11 @@ def heartbeat(token: str = "worker") -> str:
     stamp = timezone.now().isoformat()
     cache.set(f"heartbeat:{token}", stamp, timeout=3600)
     return stamp
+
+
+@shared_task(name="billing_ops.tasks.deliver_outbox")
+def deliver_outbox() -> dict:
+    """Outbound deliveries (every minute): the dunning app owns the outbox and the notice retries."""
+    from dunning.tasks import deliver_outbox as deliver
+
+    return deliver()

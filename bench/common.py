@@ -1,0 +1,113 @@
+"""Shared plumbing for the benchmarks: Django set-up on PostgreSQL, fast COPY loading, timing, results.
+
+Benchmarks are scripts, not tests: run them with `.venv/bin/python -m bench.<name>` from the
+repository root with DATABASE_URL pointing at a PostgreSQL database you can fill (see bench/README.md).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_ops.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("Benchmarks run on PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/billing_ops_bench")
+
+
+@contextmanager
+def timed(label: str, into: dict):
+    started = time.perf_counter()
+    yield
+    into[label] = round(time.perf_counter() - started, 3)
+    print(f"  {label}: {into[label]:.3f} s", flush=True)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summarise_ms(samples_s: list[float]) -> dict:
+    ms = [s * 1000 for s in samples_s]
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 2), "p95_ms": round(percentile(ms, 95), 2),
+            "p99_ms": round(percentile(ms, 99), 2), "max_ms": round(max(ms), 2)}
+
+
+def write_results(name: str, figures: dict) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    payload = {"benchmark": name, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "figures": figures}
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"==> {name}: {json.dumps(figures, default=str)}\n    written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return path
+
+
+# --- COPY loading -----------------------------------------------------------------------------
+
+def reserve_ids(model, count: int) -> range:
+    """Take ``count`` ids from the model's sequence so rows can be linked before they are loaded."""
+    from django.db import connection
+
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        seq = cur.fetchone()[0]
+        cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        start = max(cur.fetchone()[0], 0) + 1
+        cur.execute("SELECT setval(%s, %s)", [seq, start + count])
+    return range(start, start + count)
+
+
+def copy_rows(model, rows, *, batch: int = 50_000) -> int:
+    """Bulk-load dicts into ``model``'s table with COPY, filling every omitted field with its default."""
+    from django.db import connection
+    from django.utils import timezone
+
+    fields = [f for f in model._meta.concrete_fields]
+    columns = [f.column for f in fields]
+    now = timezone.now()
+    defaults = {}
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            defaults[f.attname] = now
+        else:
+            defaults[f.attname] = f.get_default()  # "" for text fields, None for nullable ones
+    sql = f'COPY {model._meta.db_table} ({", ".join(columns)}) FROM STDIN'
+    total = 0
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            values = []
+            for f in fields:
+                if f.attname in row:
+                    value = row[f.attname]
+                else:
+                    value = row.get(f.name, defaults[f.attname])
+                if isinstance(value, (dict, list)):
+                    value = json.dumps(value)
+                values.append(value)
+            copy.write_row(values)
+            total += 1
+    return total

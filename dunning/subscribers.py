@@ -1,0 +1,142 @@
+"""What dunning does when other apps report something (registered in DunningConfig.ready()).
+
+Case subscribers run inside the emitter's transaction, so a settlement and the case's recovery
+commit together. Notice subscribers run in a savepoint and only log on failure: a broken notice
+must never undo an invoice or a payment.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from billing_ops.events import Event, subscribe
+from dunning import services
+from dunning.models import Channel, OpenedBy
+
+logger = logging.getLogger(__name__)
+
+# Everything that changes whether a tenant's deployment should serve them.
+PROPAGATED_EVENTS = (
+    "subscription.suspended", "subscription.reactivated", "subscription.canceled",
+    "tenant.suspended", "tenant.reactivated", "tenant.closed",
+)
+
+
+def _invoice(invoice_id):
+    from invoicing.models import Invoice
+
+    if not invoice_id:
+        return None
+    return Invoice.objects.filter(pk=invoice_id).first()
+
+
+@subscribe("payment.failed")
+def open_case_on_payment_failed(event: Event) -> None:
+    invoice = _invoice(event.payload.get("invoice_id"))
+    if invoice is None:
+        return
+    services.case_open(actor=services.dunning_actor(), invoice=invoice, opened_by=OpenedBy.PAYMENT_FAILED,
+                       reason=str(event.payload.get("reason") or "")[:255], payment_ref=str(event.payload.get("payment_id") or ""))
+
+
+@subscribe("invoice.overdue")
+def open_case_on_invoice_overdue(event: Event) -> None:
+    invoice = _invoice(event.payload.get("invoice_id"))
+    if invoice is None:
+        return
+    services.case_open(actor=services.dunning_actor(), invoice=invoice, opened_by=OpenedBy.INVOICE_OVERDUE, reason="Invoice overdue")
+
+
+@subscribe("invoice.paid")
+def recover_case_on_invoice_paid(event: Event) -> None:
+    if event.payload.get("invoice_id"):
+        services.case_recover(actor=services.dunning_actor(), invoice_id=event.payload["invoice_id"],
+                              route=str(event.payload.get("route") or "payment"))
+
+
+@subscribe("credit_note.approved")
+def recover_case_on_credit(event: Event) -> None:
+    """Belt and braces: a credit that clears the invoice also emits invoice.paid (CONTRACT)."""
+    invoice = _invoice(event.payload.get("invoice_id"))
+    if invoice is not None and invoice.amount_due == 0:
+        services.case_recover(actor=services.dunning_actor(), invoice_id=invoice.pk, route="credit_note")
+
+
+@subscribe(*PROPAGATED_EVENTS)
+def propagate_to_deployment(event: Event) -> None:
+    from dunning.outbox import outbox_write
+
+    tenant_id = event.payload.get("tenant_id")
+    if not tenant_id:
+        return
+    data = {k: v for k, v in event.payload.items() if k != "previous_status"}
+    outbox_write(tenant_id=tenant_id, event_type=event.name, data=data, source_event_id=event.record.pk)
+
+
+# --- Notices ------------------------------------------------------------------------------------
+
+def _safely(func, event: Event) -> None:
+    try:
+        with transaction.atomic():
+            func(event)
+    except Exception:
+        logger.exception("Notice for %s failed; the change itself stands", event.name)
+
+
+def _tenant(tenant_id):
+    from accounts.models import Tenant
+
+    return Tenant.objects.filter(pk=tenant_id).first() if tenant_id else None
+
+
+def _invoice_context(invoice) -> dict:
+    return {"invoice_number": invoice.number or f"#{invoice.pk}", "amount": invoice.total, "currency": invoice.currency,
+            "due_date": invoice.due_date or ""}
+
+
+@subscribe("invoice.issued")
+def notice_invoice_issued(event: Event) -> None:
+    def send(event):
+        from dunning.notifications import notify
+
+        invoice = _invoice(event.payload.get("invoice_id"))
+        if invoice is not None:
+            # In-app only: the invoice email itself (with the PDF) is sent by invoicing's send task.
+            notify(tenant=invoice.tenant, kind="invoice_issued", context=_invoice_context(invoice),
+                   channel=Channel.IN_APP, dedupe_key=f"invoice_issued:{invoice.pk}")
+
+    _safely(send, event)
+
+
+@subscribe("payment.succeeded")
+def notice_payment_receipt(event: Event) -> None:
+    def send(event):
+        from dunning.notifications import notify
+
+        payload = event.payload
+        invoice = _invoice(payload.get("invoice_id"))
+        tenant = invoice.tenant if invoice else _tenant(payload.get("tenant_id"))
+        if tenant is None:
+            return
+        context = _invoice_context(invoice) if invoice else {}
+        context.update(amount=payload.get("amount") or context.get("amount", ""), currency=payload.get("currency") or context.get("currency", ""))
+        key = f"payment_succeeded:{payload['payment_id']}" if payload.get("payment_id") else None
+        notify(tenant=tenant, kind="payment_succeeded", context=context, dedupe_key=key)
+
+    _safely(send, event)
+
+
+@subscribe("credit_note.approved")
+def notice_credit_note(event: Event) -> None:
+    def send(event):
+        from dunning.notifications import notify
+
+        invoice = _invoice(event.payload.get("invoice_id"))
+        if invoice is None:
+            return
+        context = {**_invoice_context(invoice), "amount": event.payload.get("amount") or ""}
+        key = f"credit_note_approved:{event.payload['credit_note_id']}" if event.payload.get("credit_note_id") else None
+        notify(tenant=invoice.tenant, kind="credit_note_approved", context=context, dedupe_key=key)
+
+    _safely(send, event)
