@@ -185,3 +185,14 @@ def test_value_defaults_to_one_and_timestamp_to_now(machine, subscription, meter
     assert response.status_code == 201
     stored = UsageEvent.objects.get()
     assert stored.value == 1 and abs((timezone.now() - stored.timestamp).total_seconds()) < 60
+
+
+@pytest.mark.parametrize("body,code", [
+    ('{"events": "nope"}', "invalid"),
+    ('{"events": []}', "invalid"),
+    ("[]", "invalid"),
+    ("{not json", "malformed"),
+])
+def test_malformed_batches_are_refused_whole(machine, body, code):
+    response = machine.generic("POST", URL, body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == code
