@@ -23,5 +23,3 @@ def captured_events():
     for name in names:
         if record in events._subscribers.get(name, []):
             events._subscribers[name].remove(record)
-
-
