@@ -7,7 +7,12 @@ import os
 from decimal import Decimal
 
 from payments.models import Payment, PaymentMethodKind, PaymentStatus
-from payments.services import payment_config_update, payment_mark_failed, payment_method_create, payment_record_manual
+from payments.services import (
+    payment_config_update,
+    payment_mark_failed,
+    payment_method_create,
+    payment_record_manual,
+)
 
 DEMO_SECRET_KEY = "sk_test_demo0000000000000000000000000000001"  # scripts/run's default
 DEMO_PUBLIC_KEY = "pk_test_demo0000000000000000000000000000001"
