@@ -19,9 +19,10 @@ DEMO_PUBLIC_KEY = "pk_test_demo0000000000000000000000000000001"
 
 # Per tenant (by position in ctx["tenants"]): the fake's outcome for that tenant's card, or None for no card.
 # The fake reads the outcome from the code: AUTH_<outcome>_<anything> (see docs/payments.md).
+# Berlin (EUR) has no card: Paystack does not charge EUR.
 CARD_OUTCOMES = [
     "success", "insufficient_funds", "success", "do_not_honour", "webhook_later", "expired_card",
-    "success", None, "webhook_twice", "slow", "success", None,
+    "webhook_twice", "success", None, "slow", "success", None,
 ]
 DECLINES = {"insufficient_funds": "Insufficient Funds", "do_not_honour": "Do Not Honor", "expired_card": "Expired Card"}
 
