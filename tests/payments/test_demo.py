@@ -38,8 +38,8 @@ def test_demo_auto_charge_succeeds_for_some_and_fails_for_others(live_server, se
         overdue = timezone.localdate() - timedelta(days=20)
         ctx["invoices"] = [
             InvoiceFactory(tenant=tenant, currency=tenant.currency, total=Decimal("150.00"), amount_due=Decimal("150.00"),
-                           status="overdue" if i % 2 else "issued", issue_date=overdue, due_date=overdue + timedelta(days=14))
-            for i, tenant in enumerate(ctx["tenants"][:11])
+                           status=status, issue_date=overdue, due_date=overdue + timedelta(days=14))
+            for tenant in ctx["tenants"][:11] for status in ("overdue", "issued")
         ]
         demo.seed(ctx)
         assert PaystackConfig.load().test_secret_key == demo.DEMO_SECRET_KEY
