@@ -226,17 +226,16 @@ def charge_invoice(*, actor, invoice: Invoice, payment_method: PaymentMethod | N
     if not config.is_configured:
         return ChargeOutcome("skipped", "not_configured", None, invoice.pk)
     gateway = build_gateway(config)
-    for _round in range(2):
-        action, why, payment = _claim(actor=actor, invoice_id=invoice.pk, payment_method=payment_method, reason=reason)
-        if action == "skip":
-            return ChargeOutcome("skipped", why, payment, invoice.pk)
-        if action == "verify":
-            outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason, after=None)
-            if isinstance(outcome, ChargeOutcome):
-                return outcome
-            # Paystack never saw it: send it again under the same reference (a duplicate is refused).
-        return _send(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason)
-    return ChargeOutcome("skipped", "busy", None, invoice.pk)
+    action, why, payment = _claim(actor=actor, invoice_id=invoice.pk, payment_method=payment_method, reason=reason)
+    if action == "skip":
+        return ChargeOutcome("skipped", why, payment, invoice.pk)
+    if action == "verify":
+        # The previous attempt's outcome is unknown: it decides, and no new attempt is made in this call.
+        outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason, after=None)
+        if isinstance(outcome, ChargeOutcome):
+            return outcome
+        # Paystack never saw it: send it again under the same reference (a duplicate is refused).
+    return _send(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason)
 
 
 # --- the auto-charge run -----------------------------------------------------------------------
