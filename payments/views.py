@@ -58,8 +58,10 @@ class PaymentListView(ListScreen):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        review_items = list(selectors.webhook_review_list()[:6])
         context.update(
-            review_count=selectors.webhook_review_count(),
+            review_items=review_items[:5],
+            review_count=selectors.webhook_review_count() if len(review_items) > 5 else len(review_items),
             can_write=has_capability(self.request.user, WRITE),
             last_run=selectors.last_auto_charge_run(),
         )
