@@ -212,3 +212,13 @@ def test_two_concurrent_runs_never_charge_an_invoice_twice(paystack):
         inv.refresh_from_db()
         assert inv.status == "paid"
     assert DomainEvent.objects.filter(name="payment.succeeded").count() == 13
+
+
+def test_management_command_prints_the_summary(paystack, capsys):
+    from django.core.management import call_command
+
+    invoice_with_card()
+    invoice_with_card(code="AUTH_expired_card_x")
+    call_command("run_auto_charge")
+    out = capsys.readouterr().out
+    assert "charged 1, failed 1, pending 0, skipped 0, errors 0" in out and "expired_card" in out
