@@ -102,7 +102,9 @@ def test_pending_charge_is_settled_later_by_verification(paystack):
     assert (first.status, first.reason) == ("pending", "gateway_pending")
     import time
 
-    time.sleep(paystack.webhook_delay_s + 0.3)  # the fake settles it meanwhile (its webhook goes nowhere)
+    deadline = time.monotonic() + 10  # the fake settles it after webhook_delay_s (its webhook goes nowhere)
+    while time.monotonic() < deadline and charges_for(paystack, invoice)[0]["status"] != "success":
+        time.sleep(0.05)
     second = charge_invoice(actor=ACTOR, invoice=invoice)
     assert second.status == "succeeded" and second.payment.pk == first.payment.pk
     assert len(charges_for(paystack, invoice)) == 1
