@@ -2,8 +2,6 @@
 the registry) the invoice page."""
 from __future__ import annotations
 
-from django.core.cache import cache
-
 from billing_ops.access import READ, WRITE, has_capability
 
 
@@ -11,12 +9,11 @@ def dashboard_panel(user) -> dict | None:
     if not has_capability(user, READ):
         return None
     from payments import selectors
-    from payments.services.charging import LAST_RUN_CACHE_KEY
 
     return {
         "title": "Payments",
         "template": "payments/panels/dashboard.html",
-        "last_run": cache.get(LAST_RUN_CACHE_KEY),
+        "last_run": selectors.last_auto_charge_run(),
         "review_count": selectors.webhook_review_count(),
         "can_write": has_capability(user, WRITE),
     }

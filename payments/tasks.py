@@ -8,8 +8,11 @@ from billing_ops.actors import system
 
 @shared_task(name="payments.tasks.process_webhook_event")
 def process_webhook_event(event_id: int) -> str:
+    from payments.models import WebhookEvent
     from payments.services.webhooks import webhook_process
 
+    if not WebhookEvent.objects.filter(pk=event_id).exists():
+        return "missing"
     return webhook_process(event_id=event_id).status
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.views import View
@@ -24,9 +23,13 @@ from billing_ops.views import ListScreen
 from invoicing.models import Invoice
 from payments import selectors, services
 from payments.filters import PaymentFilter, WebhookEventFilter
-from payments.forms import ManualPaymentForm, PaystackConfigForm, RefundForm, ResolveForm
+from payments.forms import (
+    ManualPaymentForm,
+    PaystackConfigForm,
+    RefundForm,
+    ResolveForm,
+)
 from payments.models import PaymentMethod, PaystackConfig, WebhookEvent
-from payments.services.charging import LAST_RUN_CACHE_KEY
 
 
 def invoice_url(invoice_id) -> str:
@@ -55,10 +58,12 @@ class PaymentListView(ListScreen):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        review_items = list(selectors.webhook_review_list()[:6])
         context.update(
-            review_count=selectors.webhook_review_count(),
+            review_items=review_items[:5],
+            review_count=selectors.webhook_review_count() if len(review_items) > 5 else len(review_items),
             can_write=has_capability(self.request.user, WRITE),
-            last_run=cache.get(LAST_RUN_CACHE_KEY),
+            last_run=selectors.last_auto_charge_run(),
         )
         return context
 

@@ -13,21 +13,28 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts import audit
+from billing_ops import events
 from billing_ops.access import WRITE, require_capability
 from billing_ops.errors import ValidationFailed
 from billing_ops.money import to_minor
 from invoicing.models import Invoice, InvoiceStatus
-from payments.models import SETTLED_STATUSES, Payment, PaymentMethod, PaymentMethodKind, PaymentStatus, PaystackConfig
+from payments.models import (
+    SETTLED_STATUSES,
+    Payment,
+    PaymentMethod,
+    PaymentMethodKind,
+    PaymentStatus,
+    PaystackConfig,
+)
 from payments.paystack.gateway import (
     ChargeResult,
     ConfigurationError,
@@ -42,14 +49,19 @@ from payments.paystack.gateway import (
     Unavailable,
 )
 from payments.services.config import build_gateway
-from payments.services.core import decline_code, payment_apply, payment_mark_failed, record_gateway_data
+from payments.services.core import (
+    decline_code,
+    payment_apply,
+    payment_mark_failed,
+    record_gateway_data,
+)
 
 logger = logging.getLogger(__name__)
 
 CHARGEABLE_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)
 # Failures that are ours or the gateway's, not the customer's: no payment.failed, auto-charge retries them.
 GATEWAY_ERROR_CODES = ("gateway_error", "rate_limited", "gateway_config")
-LAST_RUN_CACHE_KEY = "payments:auto_charge:last_run"
+AUTO_CHARGE_RUN_EVENT = "payments.auto_charge_run"
 
 
 @dataclass(frozen=True)
@@ -214,17 +226,16 @@ def charge_invoice(*, actor, invoice: Invoice, payment_method: PaymentMethod | N
     if not config.is_configured:
         return ChargeOutcome("skipped", "not_configured", None, invoice.pk)
     gateway = build_gateway(config)
-    for _round in range(2):
-        action, why, payment = _claim(actor=actor, invoice_id=invoice.pk, payment_method=payment_method, reason=reason)
-        if action == "skip":
-            return ChargeOutcome("skipped", why, payment, invoice.pk)
-        if action == "verify":
-            outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason, after=None)
-            if isinstance(outcome, ChargeOutcome):
-                return outcome
-            # Paystack never saw it: send it again under the same reference (a duplicate is refused).
-        return _send(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason)
-    return ChargeOutcome("skipped", "busy", None, invoice.pk)
+    action, why, payment = _claim(actor=actor, invoice_id=invoice.pk, payment_method=payment_method, reason=reason)
+    if action == "skip":
+        return ChargeOutcome("skipped", why, payment, invoice.pk)
+    if action == "verify":
+        # The previous attempt's outcome is unknown: it decides, and no new attempt is made in this call.
+        outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason, after=None)
+        if isinstance(outcome, ChargeOutcome):
+            return outcome
+        # Paystack never saw it: send it again under the same reference (a duplicate is refused).
+    return _send(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason)
 
 
 # --- the auto-charge run -----------------------------------------------------------------------
@@ -304,6 +315,9 @@ def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = No
             pool.shutdown(wait=True)
     summary["started_at"] = started.isoformat()
     summary["finished_at"] = timezone.now().isoformat()
-    cache.set(LAST_RUN_CACHE_KEY, {k: v for k, v in summary.items() if k != "invoices"}, timeout=7 * 24 * 3600)
+    totals = {k: v for k, v in summary.items() if k != "invoices"}
+    # Recorded as an event (not only cached) so that the web process sees a run the worker did.
+    with transaction.atomic():
+        events.emit(AUTO_CHARGE_RUN_EVENT, actor=actor, **totals)
     logger.info("Auto-charge run: %s", {k: v for k, v in summary.items() if k != "invoices"})
     return summary
