@@ -188,7 +188,7 @@ def _send_step(case: DunningCase, *, actor, timeline: Timeline, manual: bool) ->
                   context=notice_context(case, timeline, step=event.number, step_label=event.label),
                   dedupe_key=f"dunning:{case.pk}:step:{event.number}")
     record = _record(case, kind=RecordKind.REMINDER, actor=actor, number=event.number,
-                     outcome=note.status, detail=f"{event.label} ({kind}, {event.channel}){' — sent by staff' if manual else ''}")
+                     outcome="queued" if note.status == NotificationStatus.PENDING else note.status, detail=f"{event.label} ({kind}, {event.channel}){' — sent by staff' if manual else ''}")
     case.step = event.number
     _refresh_next_action(case, timeline)
     case.save(update_fields=["step", "next_action", "next_action_at", "updated_at"])
