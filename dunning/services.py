@@ -171,9 +171,23 @@ def case_open(*, actor, invoice, opened_by: str, reason: str = "", payment_ref: 
         audit.record(actor=actor, action="dunning.case_opened", obj=case,
                      after={"invoice": invoice.pk, "opened_by": opened_by, "amount_at_risk": case.amount_at_risk, "reason": reason})
         events.emit("dunning.case_opened", actor=actor, case_id=case.pk, invoice_id=invoice.pk, tenant_id=case.tenant_id)
+        _mark_subscription_past_due(actor=actor, case=case)
         case = _lock(case)
         _send_due_steps(case, actor=actor, on=today())
     return case, True
+
+
+def _mark_subscription_past_due(*, actor, case: DunningCase) -> None:
+    """An active subscription with a case is past due (the subscriptions app's service, once merged)."""
+    from subscriptions.models import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
+
+    service = _call("subscriptions.services", "subscription_mark_past_due")
+    subscription = case.subscription
+    if service is None or subscription is None:
+        return
+    if SubscriptionStatus.PAST_DUE in SUBSCRIPTION_TRANSITIONS.get(subscription.status, ()) and \
+            subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
+        service(actor=actor, subscription=subscription, reason=f"Dunning case #{case.pk} opened")
 
 
 # --- Ladder -------------------------------------------------------------------------------------
