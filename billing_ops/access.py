@@ -22,6 +22,7 @@ MANAGE_SUBSCRIPTION = "billing.manage_subscription"
 CONFIGURE_PAYMENTS = "billing.configure_payments"
 VIEW_AUDIT = "billing.view_audit"
 ALL_TENANTS = "billing.all_tenants"  # without it, only tenants assigned by object permission
+INGEST_USAGE = "billing.ingest_usage"  # machine clients posting usage events (issue 8)
 PUBLIC = "public"  # no login (login page, Paystack webhook: its signature authenticates)
 
 CAPABILITY_DESCRIPTIONS = {
@@ -32,6 +33,7 @@ CAPABILITY_DESCRIPTIONS = {
     CONFIGURE_PAYMENTS: "Configure Paystack keys and mode",
     VIEW_AUDIT: "See the audit log",
     ALL_TENANTS: "See every tenant (not only assigned ones)",
+    INGEST_USAGE: "Send usage events (machine clients)",
 }
 
 SUPER_ADMIN, BILLING, ONBOARDING = "super_admin", "billing", "onboarding"
@@ -127,3 +129,8 @@ def scope_to_user(queryset, user, *, tenant_field: str = "tenant"):
     if isinstance(user, SystemActor) or has_capability(user, ALL_TENANTS):
         return queryset
     return queryset.filter(**{f"{tenant_field}__in": visible_tenants(user).values("pk")})
+
+# Not a staff role: the group that usage-ingestion clients (API tokens) belong to. It may post
+# usage events for any tenant and nothing else (see subscriptions.usage, create_usage_client).
+USAGE_CLIENT_GROUP = "usage_client"
+USAGE_CLIENT_CAPABILITIES = frozenset({INGEST_USAGE, ALL_TENANTS})

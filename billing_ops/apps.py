@@ -11,3 +11,4 @@ class BillingOpsConfig(AppConfig):
 
     def ready(self):
         from billing_ops import periodic  # noqa: F401  (connects post_migrate)
+        from billing_ops.analytics import panels  # noqa: F401  (dashboard MRR panel, issue 8)

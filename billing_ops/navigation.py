@@ -37,6 +37,7 @@ NAVIGATION = [
     NavItem("Payments", "payments:list", READ),
     NavItem("Dunning", "dunning:queue", READ),
     NavItem("Analytics", "billing:analytics", READ),
+    NavItem("Meters", "usage:meter-list", READ),  # usage billing (issue 8)
     NavItem("Tenants", "accounts:tenant-list", READ, section="clients"),
     NavItem("Payment config", "payments:config", CONFIGURE_PAYMENTS, section="admin"),
     NavItem("Audit log", "accounts:audit-log", VIEW_AUDIT, section="admin"),

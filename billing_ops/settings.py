@@ -254,6 +254,9 @@ BILLING_PERIODIC_TASKS = {
     "suspension check": {"task": "dunning.tasks.run_suspension_check", "schedule": crontab(minute=15, hour=2)},
     "expiring-card alert": {"task": "dunning.tasks.send_expiring_card_alerts", "schedule": crontab(minute=0, hour=10, day_of_week=1)},
     "outbound deliveries": {"task": "billing_ops.tasks.deliver_outbox", "schedule": crontab()},
+    # Analytics snapshots (issue 8): after renewals, invoicing and overdue marking have run.
+    "analytics daily snapshot": {"task": "billing_ops.analytics.tasks.snapshot_daily", "schedule": crontab(minute=0, hour=3)},
+    "analytics monthly snapshot": {"task": "billing_ops.analytics.tasks.snapshot_monthly", "schedule": crontab(minute=0, hour=4, day_of_month=1)},
 }
 
 # --- Product behaviour ----------------------------------------------------------------------
@@ -271,3 +274,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Task modules outside an app's tasks.py (autodiscovery finds only those): analytics snapshots (issue 8).
+CELERY_IMPORTS = ("billing_ops.analytics.tasks",)

@@ -31,6 +31,16 @@ for app in DOMAIN_APPS:
         screen_patterns.append(path("", include(f"{app}.urls")))
 if _exists("payments.webhook_urls"):
     screen_patterns.append(path("webhooks/", include("payments.webhook_urls")))
+# Usage billing (issue 8): usage events, meters, a subscription's usage; and revenue analytics.
+if _exists("subscriptions.usage_urls"):
+    from subscriptions import usage_urls
+
+    api_patterns += usage_urls.api_patterns
+    screen_patterns.append(path("", include((usage_urls.screen_patterns, "usage"))))
+if _exists("billing_ops.analytics.urls"):
+    from billing_ops.analytics import urls as analytics_urls
+
+    billing_patterns += analytics_urls.billing_patterns
 
 urlpatterns = [
     path("", account_views.home, name="home"),

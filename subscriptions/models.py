@@ -235,3 +235,6 @@ class PendingProration(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["subscription", "invoiced_at"])]
+
+
+from subscriptions.usage_models import Meter, MeterAggregation, UsageDailySnapshot, UsageEvent, UsageMonthlySnapshot  # noqa: E402,F401  (usage billing)

@@ -10,7 +10,7 @@ from importlib import import_module
 from billing_ops.urls import DOMAIN_APPS
 
 MODULES = []
-for _app in ["billing_ops", *DOMAIN_APPS]:
+for _app in ["billing_ops", *DOMAIN_APPS, "usage", "analytics"]:  # usage/analytics: issue 8
     try:
         MODULES.append(import_module(f"tests.{_app}.access"))
     except ModuleNotFoundError as exc:
@@ -19,9 +19,12 @@ for _app in ["billing_ops", *DOMAIN_APPS]:
 
 EXPECTED: dict[str, dict[str, str]] = {}
 SAMPLES: dict = {}
+# PUBLIC URLs that authenticate each request themselves (the Paystack webhook's signature).
+SIGNATURE_AUTHENTICATED: set[str] = set()
 for _module in MODULES:
     EXPECTED.update(_module.EXPECTED)
     SAMPLES.update(getattr(_module, "SAMPLES", {}))
+    SIGNATURE_AUTHENTICATED.update(getattr(_module, "SIGNATURE_AUTHENTICATED", ()))
 
 
 def build_world(world) -> None:

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from billing_ops.access import PUBLIC, ROLE_CAPABILITIES, capability_for
-from tests.access_rules import EXPECTED, SAMPLES, build_world
+from tests.access_rules import EXPECTED, SAMPLES, SIGNATURE_AUTHENTICATED, build_world
 
 ROLES = ["anonymous", "onboarding", "billing", "super_admin"]
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -111,6 +111,10 @@ def test_access(world, name, method, role):
         if is_api else getattr(client, method.lower())(url, data=body or {})
 
     login_redirect = response.status_code == 302 and response["Location"].startswith("/login/")
+    if name in SIGNATURE_AUTHENTICATED:
+        # No session grants access here: an unsigned request is 401 for every role.
+        assert response.status_code == 401, f"unsigned {method} {url} as {role}: expected 401, got {response.status_code}"
+        return
     if capability == PUBLIC:
         allowed = True
     elif role == "anonymous":

@@ -1,16 +1,34 @@
-"""Fixtures for the Paystack adapter and fake: a running fake and a webhook receiver. No Django."""
+"""Fixtures for the payments tests: a running fake Paystack, a webhook receiver, a configured app."""
 from __future__ import annotations
 
+import json
+import os
 import queue
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from payments.paystack.fake_server import FakePaystack
 
 FAKE_SECRET = "sk_test_fixture0000000000001234"
+
+
+def _find_shared() -> Path:
+    """../shared/paystack beside the repository; worktrees live one level deeper than the main checkout."""
+    if os.environ.get("BILLING_OPS_SHARED_DIR"):
+        return Path(os.environ["BILLING_OPS_SHARED_DIR"]) / "paystack"
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "paystack"
+        if candidate.is_dir():
+            return candidate
+    return here.parents[3] / "shared" / "paystack"
+
+
+SHARED = _find_shared()
 
 
 @pytest.fixture
@@ -67,3 +85,40 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# --- Django side -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks inline (``.delay`` calls the task at once)."""
+    from billing_ops.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def paystack(fake_paystack, settings, db, eager_tasks):
+    """The app configured (test mode) against the fake, with short time-outs. Returns the fake."""
+    from payments.models import PaystackConfig
+
+    settings.PAYSTACK_BASE_URL = fake_paystack.base_url
+    settings.PAYSTACK_CONNECT_TIMEOUT = 1.0
+    settings.PAYSTACK_READ_TIMEOUT = 0.5
+    PaystackConfig.objects.update_or_create(pk=1, defaults={"mode": "test", "test_secret_key": FAKE_SECRET,
+                                                            "test_public_key": "pk_test_fixture000000001234"})
+    return fake_paystack
+
+
+def signed_post(client, body, *, secret: str = FAKE_SECRET, signature: str | None = None):
+    """POST ``body`` (dict or bytes) to the webhook as Paystack would."""
+    from payments.paystack.signing import sign
+
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post("/webhooks/paystack", data=raw, content_type="application/json",
+                       HTTP_X_PAYSTACK_SIGNATURE=signature if signature is not None else sign(raw, secret))

@@ -17,7 +17,7 @@ import yaml
 from payments.paystack import signing
 from payments.paystack.fake_server import DECLINES, outcome_from_convention
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "paystack"  # ../shared beside the repository
+from tests.payments.conftest import SHARED  # noqa: E402  ../shared beside the repository (or the main checkout)
 SAMPLES = SHARED / "webhook-samples"
 
 

@@ -1,0 +1,198 @@
+"""Invoice generation: one invoice per (subscription, period start), issued as soon as it exists.
+
+For every subscription whose current period has begun and has no invoice for it, build the lines
+(plan and add-ons priced by ``subscriptions.pricing``, uninvoiced ``PendingProration`` rows as
+``proration`` lines), apply the coupon and the tenant's account credit through the amount engine,
+create and issue the invoice. Safe to run twice or at once: each subscription is handled in its own
+transaction under its row lock, re-checked after the lock, and the unique constraint on
+(subscription, period_start) is the last word. Batched by id so it resumes after a crash.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from billing_ops.money import ZERO, quantize
+from invoicing import amounts as engine
+from invoicing.models import Invoice
+
+logger = logging.getLogger(__name__)
+
+BILLABLE_STATUSES = ("active", "past_due", "trialing")
+
+
+def has_reusable_payment_method(tenant_id) -> bool:
+    """Whether the payments app knows a reusable card/bank for the tenant (False while it does not exist)."""
+    try:
+        from django.apps import apps
+
+        model = apps.get_model("payments", "PaymentMethod")
+    except (LookupError, ImportError):
+        return False
+    try:
+        return model.objects.filter(tenant_id=tenant_id, reusable=True).exists()
+    except Exception:  # a payments schema without those fields: treat as no method
+        logger.warning("payments.PaymentMethod lacks tenant/reusable; treating tenants as without a payment method")
+        return False
+
+
+def due_subscriptions(*, today: dt.date):
+    from subscriptions.models import Subscription
+
+    invoiced = Invoice.objects.filter(subscription=OuterRef("pk"), period_start=OuterRef("current_period_start"))
+    return (Subscription.objects.filter(status__in=BILLABLE_STATUSES, current_period_start__lte=today)
+            .filter(~Exists(invoiced)).order_by("pk"))
+
+
+def generate_due_invoices(*, actor, batch_size: int = 200, today: dt.date | None = None) -> int:
+    """Generate and issue the invoices of every due subscription period; returns how many were made."""
+    today = today or timezone.localdate()
+    made, last_id = 0, 0
+    while True:
+        ids = list(due_subscriptions(today=today).filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return made
+        for subscription_id in ids:
+            try:
+                invoice = invoice_generate_for_subscription(actor=actor, subscription_id=subscription_id, today=today)
+            except IntegrityError:
+                invoice = None  # another worker made this period's invoice first
+            except Exception:
+                logger.exception("Invoice generation failed for subscription %s; the next run retries it", subscription_id)
+                invoice = None
+            made += invoice is not None
+        last_id = ids[-1]
+
+
+def _tiers(price):
+    from subscriptions.pricing import Tier
+
+    return [Tier(up_to=t.get("up_to"), unit_price=str(t["unit_price"]), flat_fee=str(t.get("flat_fee") or "0"))
+            for t in (price.tiers or [])] or None
+
+
+def _item_line(item, subscription) -> dict:
+    from subscriptions.pricing import price_for_quantity
+
+    price = item.price
+    if price.currency != subscription.currency:
+        raise ValueError(f"Price {price.pk} is in {price.currency}, the subscription in {subscription.currency}")
+    amount = price_for_quantity(model=price.pricing_model, quantity=item.quantity, currency=subscription.currency,
+                                unit_amount=price.unit_amount, tiers=_tiers(price), package_size=price.package_size)
+    name = price.product.name if item.kind == "add_on" else f"{subscription.plan.name} plan"
+    quantity = item.quantity.normalize() if isinstance(item.quantity, Decimal) else item.quantity
+    if price.pricing_model == "per_unit":
+        return {"description": name, "quantity": item.quantity, "unit_price": price.unit_amount, "tax_rate": price.tax_rate,
+                "kind": "plan" if item.kind == "base" else "add_on"}
+    description = name if price.pricing_model == "flat" or quantity == 1 else f"{name} ({quantity:f} units)"
+    return {"description": description, "quantity": Decimal(1), "unit_price": amount, "tax_rate": price.tax_rate,
+            "kind": "plan" if item.kind == "base" else "add_on"}
+
+
+def _coupon_discount(subscription, charges: Decimal):
+    """The coupon's discount for this cycle (or None), and whether it counts a cycle."""
+    coupon = subscription.coupon
+    if coupon is None or not coupon.active:
+        return None
+    used = subscription.coupon_cycles_used
+    if coupon.duration == "once" and used >= 1:
+        return None
+    if coupon.duration == "repeating" and used >= (coupon.duration_cycles or 0):
+        return None
+    if coupon.kind == "percent" and coupon.percent_off is not None:
+        return engine.Discount(percent=coupon.percent_off)
+    if coupon.kind == "amount" and coupon.amount_off is not None and coupon.currency == subscription.currency:
+        return engine.Discount(amount=min(coupon.amount_off, charges))
+    return None
+
+
+def _gross(amount: Decimal, rate: Decimal, currency: str) -> Decimal:
+    return amount + quantize(amount * rate / 100, currency)
+
+
+def invoice_generate_for_subscription(*, actor, subscription_id: int, today: dt.date | None = None) -> Invoice | None:
+    """The invoice of the subscription's current period, generated and issued; None when there is
+    nothing to do (already invoiced, not billable, a trial without a payment method, no lines)."""
+    from accounts.models import Tenant
+    from accounts.services import tenant_credit_adjust
+    from invoicing.services import invoice_create, invoice_issue
+    from subscriptions.models import PendingProration, Subscription
+
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        subscription = (Subscription.objects.select_for_update(of=("self",)).select_related("plan", "coupon")
+                        .filter(pk=subscription_id).first())
+        if subscription is None or subscription.status not in BILLABLE_STATUSES or subscription.current_period_start > today:
+            return None
+        period_start, period_end = subscription.current_period_start, subscription.current_period_end
+        if Invoice.objects.filter(subscription=subscription, period_start=period_start).exists():
+            return None
+        if subscription.status == "trialing":
+            # A running trial bills nothing; an ended trial without a card cannot be charged: skip it
+            # until a payment method exists (the subscriptions app moves it on).
+            if (subscription.trial_end and subscription.trial_end > today) or not has_reusable_payment_method(subscription.tenant_id):
+                return None
+        tenant = Tenant.objects.select_for_update().get(pk=subscription.tenant_id)
+        currency = subscription.currency
+
+        lines, periods = [], []
+        items = sorted(subscription.items.select_related("price__product"), key=lambda i: (i.kind != "base", i.pk))
+        for item in items:
+            lines.append(_item_line(item, subscription))
+            periods.append((period_start, period_end))
+        prorations = list(PendingProration.objects.select_for_update().filter(
+            subscription=subscription, invoiced_at__isnull=True, currency=currency).order_by("id"))
+        charges = sum((engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal for line in lines), ZERO)
+        credits_total = sum((_gross(p.amount, p.tax_rate, currency) for p in prorations if p.amount < 0), ZERO)
+        charges_gross = sum((_gross(p.amount, p.tax_rate, currency) for p in prorations if p.amount > 0), ZERO)
+        # Credits beyond what this invoice charges would make its total negative: they go to account credit.
+        to_account = ZERO
+        base = engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line) for line in lines]) if lines else None
+        if base is not None:
+            charges_gross += base.total
+        if -credits_total > charges_gross:
+            to_account = -credits_total
+        proration_lines = []
+        for row in prorations:
+            if row.amount < 0 and to_account > 0:
+                continue
+            proration_lines.append(row)
+            lines.append({"description": row.description, "quantity": Decimal(1), "unit_price": row.amount,
+                          "tax_rate": row.tax_rate, "kind": "proration"})
+            periods.append((row.period_start, row.period_end))
+        if not lines:
+            logger.info("Subscription %s has nothing to invoice for %s", subscription.pk, period_start)
+            return None
+
+        discount = _coupon_discount(subscription, charges + sum((p.amount for p in proration_lines if p.amount > 0), ZERO))
+        preview = engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line) for line in lines], discount=discount)
+        credit = ZERO
+        if tenant.currency == currency:
+            credit = min(tenant.credit_balance, max(preview.subtotal - preview.discount, ZERO))
+
+        invoice = invoice_create(
+            actor=actor, tenant=tenant, currency=currency, lines=lines, discount=discount, credit=credit or None,
+            discount_description=subscription.coupon.code if discount and subscription.coupon else "",
+            subscription=subscription, period_start=period_start, period_end=period_end, line_periods=periods,
+            memo="",
+        )
+        now = timezone.now()
+        stored = list(invoice.lines.order_by("position", "id"))
+        proration_positions = [i for i, line in enumerate(lines) if line["kind"] == "proration"]
+        for row, position in zip(proration_lines, proration_positions, strict=True):
+            row.invoiced_at, row.invoice_line = now, stored[position]
+            row.save(update_fields=["invoiced_at", "invoice_line"])
+        if to_account > 0:
+            tenant_credit_adjust(actor=actor, tenant=tenant, amount=to_account,
+                                 reason=f"Downgrade credit beyond invoice {period_start:%Y-%m-%d}",
+                                 source_type="subscriptions.subscription", source_id=str(subscription.pk))
+            PendingProration.objects.filter(pk__in=[p.pk for p in prorations if p.amount < 0]).update(invoiced_at=now)
+        if discount is not None:
+            Subscription.objects.filter(pk=subscription.pk).update(coupon_cycles_used=subscription.coupon_cycles_used + 1)
+        invoice = invoice_issue(actor=actor, invoice=invoice)
+    return invoice

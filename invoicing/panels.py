@@ -1,0 +1,32 @@
+"""Sections other apps add to the invoice page (payments adds its attempts and refunds), without
+invoicing importing them: ``register_invoice_panel(provider)`` from the other app's AppConfig.ready()."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+_providers: list[Callable] = []
+
+
+def register_invoice_panel(provider: Callable) -> Callable:
+    """``provider(invoice, user) -> dict | None`` with keys ``title`` and ``template`` (plus its context)."""
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def invoice_panels(*, invoice, user) -> list[dict]:
+    return [panel for provider in _providers if (panel := provider(invoice, user))]
+
+
+def recent_invoices_tenant_panel(tenant, user):
+    """The tenant page's "Invoices" section (registered in InvoicingConfig.ready)."""
+    from billing_ops.access import READ, has_capability
+    from invoicing.selectors import tenant_recent_invoices
+
+    if not has_capability(user, READ):
+        return None
+    return {"title": "Invoices", "template": "invoicing/_tenant_invoices.html", "invoices": tenant_recent_invoices(tenant=tenant),
+            "tenant": tenant}

@@ -1,0 +1,56 @@
+"""Celery tasks of invoicing. Each takes ids or nothing, calls services, and is safe to run twice or at once."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from billing_ops.actors import system
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+
+
+@shared_task(name="invoicing.tasks.send_invoice_email")
+def send_invoice_email(invoice_id: int) -> bool:
+    """Email the invoice (PDF attached) to the tenant's billing contact. Queued on commit by invoice_send."""
+    from invoicing.emails import invoice_email_deliver
+
+    return invoice_email_deliver(invoice_id=invoice_id)
+
+
+@shared_task(name="invoicing.tasks.mark_overdue_invoices")
+def mark_overdue_invoices(batch_size: int = BATCH_SIZE) -> int:
+    """Daily 02:00 UTC: issued invoices past their due date → overdue (each emits ``invoice.overdue``).
+
+    Each invoice is its own transaction under a row lock, so two runs at once cannot mark one twice.
+    """
+    from billing_ops.errors import TransitionNotAllowed
+    from invoicing.models import Invoice, InvoiceStatus
+    from invoicing.services import invoice_mark_overdue
+
+    actor = system("overdue-marking")
+    today = timezone.localdate()
+    marked, last_id = 0, 0
+    while True:
+        ids = list(Invoice.objects.filter(status=InvoiceStatus.ISSUED, due_date__lt=today, pk__gt=last_id)
+                   .order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return marked
+        for invoice_id in ids:
+            try:
+                invoice = invoice_mark_overdue(actor=actor, invoice=Invoice(pk=invoice_id), today=today)
+            except TransitionNotAllowed:
+                continue  # paid or voided meanwhile
+            marked += invoice.status == InvoiceStatus.OVERDUE
+        last_id = ids[-1]
+
+
+@shared_task(name="invoicing.tasks.generate_due_invoices")
+def generate_due_invoices(batch_size: int = BATCH_SIZE) -> int:
+    """Daily 01:00 UTC: invoice every subscription period that has begun and has no invoice yet."""
+    from invoicing.generation import generate_due_invoices as run
+
+    return run(actor=system("invoice-generation"), batch_size=batch_size)

@@ -1,0 +1,309 @@
+"""Charging saved cards: one invoice (``charge_invoice``, also used by dunning retries) and the auto-charge run.
+
+Safety rules (CONTRACT §7):
+* every attempt gets the deterministic reference ``<invoice-number>-A<n>`` and is committed as a
+  pending Payment *before* Paystack is called;
+* an attempt whose outcome is unknown (time-out, crash, 5xx) is verified with Paystack before any
+  new attempt; one Paystack has never seen is re-sent under the *same* reference, which Paystack
+  refuses to charge twice;
+* a pending attempt carries a short lease (``claimed_until``) so that a concurrent run skips the
+  invoice instead of verifying an attempt that is still in flight.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts import audit
+from billing_ops.access import WRITE, require_capability
+from billing_ops.errors import ValidationFailed
+from billing_ops.money import to_minor
+from invoicing.models import Invoice, InvoiceStatus
+from payments.models import SETTLED_STATUSES, Payment, PaymentMethod, PaymentMethodKind, PaymentStatus, PaystackConfig
+from payments.paystack.gateway import (
+    ChargeResult,
+    ConfigurationError,
+    DuplicateReference,
+    GatewayTimeout,
+    InvalidKey,
+    InvalidRequest,
+    NotFound,
+    PaystackError,
+    PaystackGateway,
+    RateLimited,
+    Unavailable,
+)
+from payments.services.config import build_gateway
+from payments.services.core import decline_code, payment_apply, payment_mark_failed, record_gateway_data
+
+logger = logging.getLogger(__name__)
+
+CHARGEABLE_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)
+# Failures that are ours or the gateway's, not the customer's: no payment.failed, auto-charge retries them.
+GATEWAY_ERROR_CODES = ("gateway_error", "rate_limited", "gateway_config")
+LAST_RUN_CACHE_KEY = "payments:auto_charge:last_run"
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """What ``charge_invoice`` did. status: succeeded | failed | pending | skipped."""
+
+    status: str
+    reason: str = ""
+    payment: Payment | None = None
+    invoice_id: int | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.reason in GATEWAY_ERROR_CODES or self.reason in ("unknown", "error")
+
+
+def _lease() -> timedelta:
+    seconds = getattr(settings, "PAYMENTS_CHARGE_LEASE_SECONDS", None)
+    if seconds is None:
+        seconds = settings.PAYSTACK_CONNECT_TIMEOUT + settings.PAYSTACK_READ_TIMEOUT + 30
+    return timedelta(seconds=seconds)
+
+
+def _default_card(tenant_id) -> PaymentMethod | None:
+    return PaymentMethod.objects.filter(tenant_id=tenant_id, is_default=True, reusable=True).first()
+
+
+def _claim(*, actor, invoice_id, payment_method: PaymentMethod | None, reason: str):
+    """In one committed transaction: decide what to do and record the attempt before any call.
+
+    Returns ("skip", reason, payment|None) | ("verify", "", payment) | ("send", "", payment).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update(skip_locked=True).filter(pk=invoice_id).first()
+        if invoice is None:
+            return "skip", "busy", None
+        if invoice.status not in CHARGEABLE_INVOICE_STATUSES or invoice.amount_due <= 0 or not invoice.number:
+            return "skip", "not_payable", None
+        latest = Payment.objects.select_for_update().filter(invoice=invoice, attempt__isnull=False).order_by("-attempt").first()
+        if latest is not None and latest.status == PaymentStatus.PENDING:
+            if latest.claimed_until and latest.claimed_until > now:
+                return "skip", "in_progress", latest
+            latest.claimed_until = now + _lease()
+            latest.save(update_fields=["claimed_until", "updated_at"])
+            return "verify", "", latest
+        card = payment_method or _default_card(invoice.tenant_id)
+        if card is None or not card.reusable:
+            return "skip", "no_card", None
+        if card.tenant_id != invoice.tenant_id:
+            raise ValidationFailed("That card belongs to another tenant.", fields={"payment_method": ["not this tenant's"]})
+        number = (latest.attempt if latest else 0) + 1
+        payment = Payment.objects.create(
+            tenant_id=invoice.tenant_id, invoice=invoice, amount=invoice.amount_due, currency=invoice.currency,
+            method=PaymentMethodKind.CARD, status=PaymentStatus.PENDING, reference=f"{invoice.number}-A{number}",
+            attempt=number, reason=reason[:16], payment_method=card, card_brand=card.brand, card_last4=card.last4,
+            card_exp_month=card.exp_month, card_exp_year=card.exp_year, card_bank=card.bank, card_reusable=card.reusable,
+            claimed_until=now + _lease(),
+        )
+        audit.record(actor=actor, action="payment.attempt_recorded", obj=payment,
+                     after={"reference": payment.reference, "amount": payment.amount, "reason": reason, "card": card.pk})
+        return "send", "", payment
+
+
+def _settle(*, actor, payment: Payment, result: ChargeResult, route: str) -> ChargeOutcome:
+    data = result.raw.get("data") if isinstance(result.raw, dict) else None
+    expected = to_minor(payment.amount, payment.currency)
+    if result.status == "success":
+        if result.amount_minor != expected or (result.currency and result.currency != payment.currency):
+            # Never apply an amount we did not ask for; leave it for a person to look at.
+            _release(payment, data, note=f"Paystack reports {result.amount_minor} {result.currency}, expected {expected}")
+            return ChargeOutcome("pending", "amount_mismatch", payment, payment.invoice_id)
+        payment = payment_apply(actor=actor, payment=payment, route=route, gateway_data=data)
+        return ChargeOutcome("succeeded", "", payment, payment.invoice_id)
+    if result.status == "failed":
+        code = decline_code(result.gateway_response)
+        payment = payment_mark_failed(actor=actor, payment=payment, code=code, message=result.gateway_response, gateway_data=data)
+        if payment.status in SETTLED_STATUSES:  # a webhook settled it meanwhile
+            return ChargeOutcome("succeeded", "", payment, payment.invoice_id)
+        return ChargeOutcome("failed", code, payment, payment.invoice_id)
+    _release(payment, data)
+    return ChargeOutcome("pending", "gateway_pending", payment, payment.invoice_id)
+
+
+def _release(payment: Payment, data: dict | None = None, note: str = "") -> None:
+    """Keep the attempt pending but end its lease, so the next run verifies it."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status != PaymentStatus.PENDING:
+            return
+        record_gateway_data(locked, data)
+        locked.claimed_until = timezone.now()
+        if note:
+            locked.note = (locked.note + "\n" if locked.note else "") + note
+        locked.save()
+
+
+def _fail_without_event(*, actor, payment, code, message) -> ChargeOutcome:
+    payment = payment_mark_failed(actor=actor, payment=payment, code=code, message=message, emit=False)
+    return ChargeOutcome("failed", code, payment, payment.invoice_id)
+
+
+def _verify(*, actor, gateway: PaystackGateway, payment: Payment, route: str, after: Exception | None):
+    """Learn an attempt's outcome from Paystack. Returns a ChargeOutcome, or "resend" when Paystack never saw it."""
+    try:
+        result = gateway.verify(reference=payment.reference)
+    except NotFound:
+        if isinstance(after, Unavailable):
+            # Refused connection or 5xx, and Paystack has no such transaction: nothing was charged.
+            return _fail_without_event(actor=actor, payment=payment, code="gateway_error", message=after.message)
+        if isinstance(after, GatewayTimeout):
+            _release(payment)
+            return ChargeOutcome("pending", "unknown", payment, payment.invoice_id)
+        return "resend"
+    except PaystackError as exc:
+        logger.warning("Could not verify %s: %s", payment.reference, exc)
+        _release(payment)
+        return ChargeOutcome("pending", "unknown", payment, payment.invoice_id)
+    return _settle(actor=actor, payment=payment, result=result, route=route)
+
+
+def _send(*, actor, gateway: PaystackGateway, payment: Payment, route: str) -> ChargeOutcome:
+    card = payment.payment_method or _default_card(payment.tenant_id)
+    if card is None:
+        return _fail_without_event(actor=actor, payment=payment, code="gateway_config", message="No saved card to charge")
+    email = card.email or payment.tenant.billing_email
+    try:
+        result = gateway.charge_authorization(
+            authorization_code=card.authorization_code, email=email,
+            amount_minor=to_minor(payment.amount, payment.currency), currency=payment.currency,
+            reference=payment.reference,
+            metadata={"invoice_id": payment.invoice_id, "tenant_id": payment.tenant_id, "attempt": payment.attempt},
+        )
+    except DuplicateReference as exc:
+        outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=route, after=exc)
+        return outcome if isinstance(outcome, ChargeOutcome) else ChargeOutcome("pending", "unknown", payment, payment.invoice_id)
+    except RateLimited as exc:
+        return _fail_without_event(actor=actor, payment=payment, code="rate_limited", message=exc.message)
+    except (InvalidKey, ConfigurationError) as exc:
+        return _fail_without_event(actor=actor, payment=payment, code="gateway_config", message=exc.message)
+    except InvalidRequest as exc:
+        payment = payment_mark_failed(actor=actor, payment=payment, code="invalid_request", message=exc.message)
+        return ChargeOutcome("failed", "invalid_request", payment, payment.invoice_id)
+    except PaystackError as exc:  # time-out, 5xx, dropped connection: outcome unknown until verified
+        logger.warning("Charge %s: %s; verifying", payment.reference, exc)
+        outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=route, after=exc)
+        return outcome if isinstance(outcome, ChargeOutcome) else ChargeOutcome("pending", "unknown", payment, payment.invoice_id)
+    return _settle(actor=actor, payment=payment, result=result, route=route)
+
+
+def charge_invoice(*, actor, invoice: Invoice, payment_method: PaymentMethod | None = None, reason: str = "auto") -> ChargeOutcome:
+    """Charge the amount due of ``invoice`` to a saved card (the tenant's default unless given).
+
+    Records the attempt (``<number>-A<n>``) in its own committed transaction before calling Paystack,
+    and verifies an unknown previous attempt before making a new one. Declines emit
+    ``payment.failed`` with the decline code as reason; success goes through ``payment_apply``.
+    Safe to call concurrently for the same invoice: only one caller charges. Call it outside a
+    transaction (the attempt must be committed before Paystack is called).
+    """
+    require_capability(actor, WRITE)
+    config = PaystackConfig.load()
+    if not config.is_configured:
+        return ChargeOutcome("skipped", "not_configured", None, invoice.pk)
+    gateway = build_gateway(config)
+    for _round in range(2):
+        action, why, payment = _claim(actor=actor, invoice_id=invoice.pk, payment_method=payment_method, reason=reason)
+        if action == "skip":
+            return ChargeOutcome("skipped", why, payment, invoice.pk)
+        if action == "verify":
+            outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason, after=None)
+            if isinstance(outcome, ChargeOutcome):
+                return outcome
+            # Paystack never saw it: send it again under the same reference (a duplicate is refused).
+        return _send(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason)
+    return ChargeOutcome("skipped", "busy", None, invoice.pk)
+
+
+# --- the auto-charge run -----------------------------------------------------------------------
+
+
+def auto_charge_candidates():
+    """Issued/overdue invoices with something due whose tenant has a reusable default card, and which
+    have no settled attempt and no customer decline (retrying declines is dunning's job)."""
+    today = timezone.localdate()
+    attempts = Payment.objects.filter(invoice=OuterRef("pk"), attempt__isnull=False)
+    return (
+        Invoice.objects.filter(status__in=CHARGEABLE_INVOICE_STATUSES, amount_due__gt=0, number__isnull=False)
+        .filter(Q(issue_date__isnull=True) | Q(issue_date__lte=today))
+        .filter(Exists(PaymentMethod.objects.filter(tenant=OuterRef("tenant"), is_default=True, reusable=True)))
+        .exclude(Exists(attempts.filter(status__in=SETTLED_STATUSES)))
+        .exclude(Exists(attempts.filter(status=PaymentStatus.FAILED).exclude(failure_code__in=GATEWAY_ERROR_CODES)))
+        .order_by("pk")
+    )
+
+
+def _charge_one(actor, invoice_id: int, reason: str) -> ChargeOutcome:
+    try:
+        invoice = Invoice.objects.get(pk=invoice_id)
+        return charge_invoice(actor=actor, invoice=invoice, reason=reason)
+    except Exception:  # one bad invoice must not stop the run
+        logger.exception("Auto-charge of invoice %s failed", invoice_id)
+        return ChargeOutcome("skipped", "error", None, invoice_id)
+
+
+def _charge_in_thread(actor, invoice_id: int, reason: str) -> ChargeOutcome:
+    try:
+        return _charge_one(actor, invoice_id, reason)
+    finally:
+        connection.close()  # each pool thread has its own connection
+
+
+def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = None, reason: str = "auto") -> dict:
+    """Charge every candidate invoice in batches with bounded concurrency; returns the summary.
+
+    ``charged``, ``failed`` (declines), ``pending`` (outcome not known yet), ``skipped`` and
+    ``errors`` (gateway/configuration trouble and unexpected exceptions). Safe to run twice at once
+    and to re-run after a crash: claims and deterministic references prevent double charges.
+    """
+    require_capability(actor, WRITE)
+    started = timezone.now()
+    workers = max_workers or getattr(settings, "PAYMENTS_AUTO_CHARGE_WORKERS", 4)
+    # SQLite has one writer: threads would only queue on its lock. Inside a transaction, other
+    # connections could not see its uncommitted rows, so the work stays on this connection.
+    threaded = connection.vendor != "sqlite" and workers > 1 and not connection.in_atomic_block
+    summary = {"charged": 0, "failed": 0, "pending": 0, "skipped": 0, "errors": 0, "invoices": []}
+    if not PaystackConfig.load().is_configured:
+        summary.update(errors=1, message="Paystack is not configured")
+        return summary
+    last_id = 0
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auto-charge") if threaded else None
+    try:
+        while True:
+            batch = list(auto_charge_candidates().filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
+            if not batch:
+                break
+            last_id = batch[-1]
+            if pool:
+                outcomes = list(pool.map(lambda pk: _charge_in_thread(actor, pk, reason), batch))
+            else:
+                outcomes = [_charge_one(actor, pk, reason) for pk in batch]
+            for outcome in outcomes:
+                key = {"succeeded": "charged", "failed": "failed", "pending": "pending", "skipped": "skipped"}[outcome.status]
+                if outcome.is_error:
+                    key = "errors"
+                summary[key] += 1
+                summary["invoices"].append({
+                    "invoice": outcome.invoice_id, "status": outcome.status, "reason": outcome.reason,
+                    "reference": outcome.payment.reference if outcome.payment else None,
+                })
+    finally:
+        if pool:
+            pool.shutdown(wait=True)
+    summary["started_at"] = started.isoformat()
+    summary["finished_at"] = timezone.now().isoformat()
+    cache.set(LAST_RUN_CACHE_KEY, {k: v for k, v in summary.items() if k != "invoices"}, timeout=7 * 24 * 3600)
+    logger.info("Auto-charge run: %s", {k: v for k, v in summary.items() if k != "invoices"})
+    return summary

@@ -1,0 +1,35 @@
+"""Celery tasks: take ids, call one service, safe to run twice or at once."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from billing_ops.actors import system
+
+
+@shared_task(name="payments.tasks.process_webhook_event")
+def process_webhook_event(event_id: int) -> str:
+    from payments.services.webhooks import webhook_process
+
+    return webhook_process(event_id=event_id).status
+
+
+@shared_task(name="payments.tasks.run_auto_charge")
+def run_auto_charge() -> dict:
+    """Hourly (CONTRACT §9): charge due invoices to saved cards; also re-runs webhooks a lost task left behind."""
+    from payments.services.charging import run_auto_charge as run
+    from payments.services.webhooks import process_stale_webhooks
+
+    process_stale_webhooks()
+    summary = run(actor=system("auto-charge"))
+    return {k: v for k, v in summary.items() if k != "invoices"}
+
+
+@shared_task(name="payments.tasks.execute_refund")
+def execute_refund(refund_id: int) -> str:
+    from payments.models import Refund
+    from payments.services.refunds import refund_execute
+
+    refund = Refund.objects.filter(pk=refund_id).first()
+    if refund is None:
+        return "missing"
+    return refund_execute(actor=system("refunds"), refund=refund).status

@@ -1,0 +1,60 @@
+"""Reactions to other apps' events. Each runs inside the emitter's transaction, so it never raises
+for a state it does not handle: it checks the state first and otherwise does nothing.
+
+- ``invoice.overdue`` for a subscription's invoice: the subscription becomes ``past_due``
+  (when it is trialing or active; dunning may also call ``subscription_mark_past_due``, which is
+  then a no-op).
+- ``invoice.paid`` clearing the last overdue invoice of a ``past_due`` subscription: it becomes
+  ``active`` again. A *suspended* subscription is left to dunning/payments, which know whether the
+  suspension was for non-payment and call ``subscription_reactivate``.
+"""
+from __future__ import annotations
+
+import logging
+
+from billing_ops.actors import system
+from billing_ops.errors import ApplicationError
+from billing_ops.events import Event, subscribe
+
+logger = logging.getLogger(__name__)
+ACTOR = system("subscriptions")
+
+
+def _invoice(event: Event):
+    try:
+        from invoicing.models import Invoice
+    except ImportError:  # pragma: no cover
+        return None
+    invoice_id = event.payload.get("invoice_id")
+    return Invoice.objects.filter(pk=invoice_id).select_related("subscription").first() if invoice_id else None
+
+
+@subscribe("invoice.overdue")
+def mark_past_due_on_overdue_invoice(event: Event) -> None:
+    from subscriptions.services import subscription_mark_past_due
+
+    invoice = _invoice(event)
+    sub = invoice.subscription if invoice is not None else None
+    if sub is None or sub.status not in ("trialing", "active"):
+        return
+    try:
+        subscription_mark_past_due(actor=ACTOR, subscription=sub, reason=f"Invoice {invoice} is overdue")
+    except ApplicationError:  # a concurrent change got there first; nothing to do
+        logger.info("Subscription %s not marked past due after invoice %s", sub.pk, invoice.pk)
+
+
+@subscribe("invoice.paid")
+def reactivate_past_due_on_payment(event: Event) -> None:
+    from invoicing.models import InvoiceStatus
+    from subscriptions.services import subscription_reactivate
+
+    invoice = _invoice(event)
+    sub = invoice.subscription if invoice is not None else None
+    if sub is None or sub.status != "past_due":
+        return
+    if sub.invoices.filter(status=InvoiceStatus.OVERDUE).exclude(pk=invoice.pk).exists():
+        return
+    try:
+        subscription_reactivate(actor=ACTOR, subscription=sub, reason=f"Overdue invoice {invoice} paid")
+    except ApplicationError:
+        logger.info("Subscription %s not reactivated after invoice %s", sub.pk, invoice.pk)

@@ -1,0 +1,124 @@
+"""Invoice generation: lines from the subscription, prorations, coupon, credit; idempotent and safe at once."""
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+
+from billing_ops.actors import system
+from billing_ops.models import DomainEvent
+from invoicing.generation import generate_due_invoices
+from invoicing.models import Invoice
+from subscriptions.models import Coupon, PendingProration, SubscriptionItem
+from tests.factories import PriceFactory, SubscriptionFactory, TenantFactory
+from tests.invoicing.factories import with_credit
+
+D = Decimal
+TODAY = dt.date(2026, 11, 2)
+ACTOR = system("tests")
+
+
+def run(**kwargs):
+    return generate_due_invoices(actor=ACTOR, today=TODAY, **kwargs)
+
+
+@pytest.mark.django_db
+def test_contract_example_through_generation():
+    tenant = with_credit(TenantFactory(), "5.00")
+    sub = SubscriptionFactory(tenant=tenant, plan__base_price__tax_rate=D("20"))
+    addon = PriceFactory(unit_amount=D("10.00"), tax_rate=D("20"), product__name="Extra seats")
+    SubscriptionItem.objects.create(subscription=sub, price=addon, kind="add_on", quantity=1)
+    sub.coupon = Coupon.objects.create(code="TWENTY", name="20%", kind="percent", percent_off=D("20"), duration="once")
+    sub.save()
+    assert run() == 1
+    invoice = Invoice.objects.get()
+    assert (invoice.status, invoice.subtotal, invoice.discount, invoice.credit_applied, invoice.tax, invoice.total) == (
+        "issued", D("39.00"), D("7.80"), D("5.00"), D("5.24"), D("31.44"))
+    assert invoice.number and (invoice.period_start, invoice.period_end) == (dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+    assert [line.kind for line in invoice.lines.all()] == ["plan", "add_on"]
+    sub.refresh_from_db()
+    tenant.refresh_from_db()
+    assert sub.coupon_cycles_used == 1 and tenant.credit_balance == 0
+    assert DomainEvent.objects.filter(name="invoice.created", payload__invoice_id=invoice.pk).exists()
+    assert run() == 0 and Invoice.objects.count() == 1  # idempotent
+
+
+@pytest.mark.django_db
+def test_pending_prorations_become_lines_and_are_marked():
+    sub = SubscriptionFactory()
+    charge = PendingProration.objects.create(subscription=sub, description="Seats added", amount=D("15.00"), currency="NGN",
+                                             change_date=dt.date(2026, 10, 16), period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 11, 1))
+    credit = PendingProration.objects.create(subscription=sub, description="Unused Pro", amount=D("-5.00"), currency="NGN",
+                                             change_date=dt.date(2026, 10, 16), period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 11, 1))
+    assert run() == 1
+    invoice = Invoice.objects.get()
+    assert [line.kind for line in invoice.lines.all()] == ["plan", "proration", "proration"]
+    assert invoice.total == D("29.00") + D("15.00") - D("5.00")
+    for row in (charge, credit):
+        row.refresh_from_db()
+        assert row.invoiced_at and row.invoice_line.invoice_id == invoice.pk
+
+
+@pytest.mark.django_db
+def test_credits_beyond_the_charges_go_to_account_credit():
+    sub = SubscriptionFactory()
+    PendingProration.objects.create(subscription=sub, description="Big downgrade", amount=D("-100.00"), currency="NGN",
+                                    change_date=dt.date(2026, 10, 2), period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 11, 1))
+    assert run() == 1
+    invoice = Invoice.objects.get()
+    sub.tenant.refresh_from_db()
+    assert invoice.total == D("29.00") and sub.tenant.credit_balance == D("100.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status,trial_end,expected", [
+    ("trialing", dt.date(2026, 11, 20), 0), ("trialing", dt.date(2026, 11, 1), 0), ("paused", None, 0),
+    ("canceled", None, 0), ("past_due", None, 1)])
+def test_skips(status, trial_end, expected):
+    SubscriptionFactory(status=status, trial_end=trial_end)
+    assert run() == expected
+
+
+@pytest.mark.django_db
+def test_future_periods_wait():
+    SubscriptionFactory(current_period_start=dt.date(2026, 11, 3), current_period_end=dt.date(2026, 12, 3))
+    assert run() == 0
+
+
+@pytest.mark.django_db
+def test_batches_cover_everything():
+    SubscriptionFactory.create_batch(7)
+    assert run(batch_size=3) == 7 and Invoice.objects.filter(status="issued").count() == 7
+
+
+def _in_threads(target, count):
+    errors = []
+
+    def wrapped(index):
+        try:
+            target(index)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
+    barrier_start = [t.start() for t in threads]  # noqa: F841
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="real row locks need PostgreSQL")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_generation_makes_one_invoice_per_period():
+    subs = SubscriptionFactory.create_batch(5)
+    _in_threads(lambda i: run(batch_size=2), 6)
+    assert Invoice.objects.count() == 5
+    assert sorted(Invoice.objects.values_list("subscription_id", flat=True)) == sorted(s.pk for s in subs)
+    numbers = sorted(int(n.rsplit("-", 1)[1]) for n in Invoice.objects.values_list("number", flat=True))
+    assert numbers == list(range(numbers[0], numbers[0] + 5))
