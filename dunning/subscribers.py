@@ -102,7 +102,9 @@ def notice_invoice_issued(event: Event) -> None:
 
         invoice = _invoice(event.payload.get("invoice_id"))
         if invoice is not None:
-            notify(tenant=invoice.tenant, kind="invoice_issued", context=_invoice_context(invoice),
+            # The invoicing app emails the invoice itself (with its PDF); this is the in-app notice
+            # and the send-log entry, so the tenant does not get two emails.
+            notify(tenant=invoice.tenant, kind="invoice_issued", context=_invoice_context(invoice), channel="in_app",
                    dedupe_key=f"invoice_issued:{invoice.pk}")
 
     _safely(send, event)
