@@ -387,6 +387,12 @@ def case_recover(*, actor, invoice_id: int, route: str = "") -> DunningCase | No
     with transaction.atomic():
         case = DunningCase.objects.select_for_update().filter(invoice_id=invoice_id).first()
         if case is None or case.status not in ACTIVE_CASE_STATUSES:
+            # No case to close (e.g. a written-off invoice paid after all): the tenant may still be due reactivation.
+            from invoicing.models import Invoice
+
+            tenant_id = Invoice.objects.filter(pk=invoice_id).values_list("tenant_id", flat=True).first()
+            if tenant_id:
+                tenant_reactivate_if_settled(actor=actor, tenant_id=tenant_id, settled_invoice_id=invoice_id)
             return case
         case = _lock(case)
         timeline = case_timeline(case)
@@ -479,4 +485,21 @@ def case_write_off(*, actor, case: DunningCase, reason: str) -> DunningCase:
         audit.record(actor=actor, action="dunning.case_written_off", obj=case, before={"status": previous},
                      after={"status": case.status}, reason=reason)
         events.emit("dunning.case_written_off", actor=actor, case_id=case.pk, tenant_id=case.tenant_id)
+    return case
+
+
+def case_close_uncollectible(*, actor, invoice_id, voided: bool) -> DunningCase | None:
+    """The invoice was voided or marked uncollectible: stop chasing it (written off).
+
+    After a void the tenant owes nothing for it, so a non-payment suspension may be lifted.
+    """
+    if not invoice_id:
+        return None
+    with transaction.atomic():
+        case = DunningCase.objects.select_for_update().filter(invoice_id=invoice_id).first()
+        if case is None or case.status not in ACTIVE_CASE_STATUSES:
+            return case
+        case = case_write_off(actor=actor, case=case, reason="Invoice voided" if voided else "Invoice marked uncollectible")
+        if voided:
+            tenant_reactivate_if_settled(actor=actor, tenant_id=case.tenant_id, settled_invoice_id=invoice_id)
     return case
