@@ -12,7 +12,7 @@ from django.db import transaction
 
 from billing_ops.events import Event, subscribe
 from dunning import services
-from dunning.models import OpenedBy
+from dunning.models import Channel, OpenedBy
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +53,6 @@ def recover_case_on_invoice_paid(event: Event) -> None:
     if event.payload.get("invoice_id"):
         services.case_recover(actor=services.dunning_actor(), invoice_id=event.payload["invoice_id"],
                               route=str(event.payload.get("route") or "payment"))
-
-
-@subscribe("invoice.voided", "invoice.uncollectible")
-def close_case_when_nothing_is_collectible(event: Event) -> None:
-    """A voided invoice is no debt (the tenant may be reactivated); an uncollectible one is written off."""
-    services.case_close_uncollectible(actor=services.dunning_actor(), invoice_id=event.payload.get("invoice_id"),
-                                      voided=event.name == "invoice.voided")
 
 
 @subscribe("credit_note.approved")
@@ -109,10 +102,9 @@ def notice_invoice_issued(event: Event) -> None:
 
         invoice = _invoice(event.payload.get("invoice_id"))
         if invoice is not None:
-            # The invoicing app emails the invoice itself (with its PDF); this is the in-app notice
-            # and the send-log entry, so the tenant does not get two emails.
-            notify(tenant=invoice.tenant, kind="invoice_issued", context=_invoice_context(invoice), channel="in_app",
-                   dedupe_key=f"invoice_issued:{invoice.pk}")
+            # In-app only: the invoice email itself (with the PDF) is sent by invoicing's send task.
+            notify(tenant=invoice.tenant, kind="invoice_issued", context=_invoice_context(invoice),
+                   channel=Channel.IN_APP, dedupe_key=f"invoice_issued:{invoice.pk}")
 
     _safely(send, event)
 

@@ -22,7 +22,7 @@ from subscriptions.api.serializers import (
     preview_data,
 )
 from subscriptions.filters import CouponFilter, PlanFilter, SubscriptionFilter
-from subscriptions.models import Coupon, Plan, Price
+from subscriptions.models import Coupon, Plan, Price, Subscription
 
 
 def _get(model, pk, field: str):
@@ -130,6 +130,7 @@ class RenewalListApi(generics.GenericAPIView):
     capabilities = {"GET": READ}
     serializer_class = RenewalSerializer
     pagination_class = RenewalPagination
+    queryset = Subscription.objects.none()  # for the schema generator only; get() reads through selectors
 
     @extend_schema(parameters=[OpenApiParameter("within_days", int, description="Window in days (default 30, at most 366)")],
                    responses=RenewalSerializer(many=True))

@@ -18,6 +18,3 @@ try:  # the payments app's fake Paystack fixtures, for end-to-end retries (prese
     from tests.payments.conftest import eager_tasks, fake_paystack, paystack  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
-
-# Real-browser fixtures (skipped without Debian's Chromium), shared with tests/browser.
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: E402,F401

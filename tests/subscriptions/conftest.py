@@ -25,5 +25,3 @@ def captured_events():
             events._subscribers[name].remove(record)
 
 
-# Real-browser fixtures (skipped without Debian's Chromium), shared with tests/browser.
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: E402,F401
