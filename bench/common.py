@@ -57,7 +57,8 @@ def summarise_ms(samples_s: list[float]) -> dict:
 def write_results(name: str, figures: dict) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     payload = {"benchmark": name, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "figures": figures}
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                           "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()]}, "figures": figures}
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
     print(f"==> {name}: {json.dumps(figures, default=str)}\n    written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
