@@ -225,3 +225,9 @@ def ensure_paystack() -> str:
         payment_config_update(actor=bench_admin(), mode="test", test_secret_key=BENCH_SECRET_KEY,
                               test_public_key="pk_test_" + "b3nch" * 8)
     return BENCH_SECRET_KEY
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
