@@ -277,3 +277,6 @@ LOGGING = {
 
 # Task modules outside an app's tasks.py (autodiscovery finds only those): analytics snapshots (issue 8).
 CELERY_IMPORTS = ("billing_ops.analytics.tasks",)
+
+# Auto-charge: charging threads per run, each with its own database connection (issue 7 benchmarks).
+PAYMENTS_AUTO_CHARGE_WORKERS = int(os.environ.get("PAYMENTS_AUTO_CHARGE_WORKERS", "16"))

@@ -30,7 +30,7 @@ def _visible_tenants(request):
 class InvoiceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
-    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant")
+    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant", widget=common.TenantSelect)
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     issued_from = common.date_from("issue_date", "Issued from")
     issued_to = common.date_to("issue_date", "Issued to")
@@ -64,7 +64,7 @@ class CreditNoteFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=CreditNoteStatus.choices)
     resolution = django_filters.ChoiceFilter(choices=CreditResolution.choices)
-    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant")
+    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant", widget=common.TenantSelect)
     invoice = django_filters.NumberFilter(field_name="invoice_id", label="Invoice id")
     created_from = common.date_from("created_at__date", "Created from")
     created_to = common.date_to("created_at__date", "Created to")

@@ -12,7 +12,8 @@ Safety rules (CONTRACT §7):
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -265,23 +266,31 @@ def _charge_one(actor, invoice_id: int, reason: str) -> ChargeOutcome:
         return ChargeOutcome("skipped", "error", None, invoice_id)
 
 
-def _charge_in_thread(actor, invoice_id: int, reason: str) -> ChargeOutcome:
+def _charging_thread(actor, reason: str, jobs: queue.Queue, outcomes: list) -> None:
+    """Charge invoice ids from ``jobs`` until a None arrives, on one database connection for the whole run."""
     try:
-        return _charge_one(actor, invoice_id, reason)
+        while (invoice_id := jobs.get()) is not None:
+            connection.close_if_unusable_or_obsolete()  # a dropped connection is replaced, not reused
+            outcomes.append(_charge_one(actor, invoice_id, reason))  # list.append is atomic
     finally:
-        connection.close()  # each pool thread has its own connection
+        connection.close()  # each charging thread has its own connection
 
 
-def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = None, reason: str = "auto") -> dict:
-    """Charge every candidate invoice in batches with bounded concurrency; returns the summary.
+def run_auto_charge(*, actor, batch_size: int = 200, max_workers: int | None = None, reason: str = "auto") -> dict:
+    """Charge every candidate invoice with bounded concurrency; returns the summary.
 
     ``charged``, ``failed`` (declines), ``pending`` (outcome not known yet), ``skipped`` and
     ``errors`` (gateway/configuration trouble and unexpected exceptions). Safe to run twice at once
     and to re-run after a crash: claims and deterministic references prevent double charges.
+
+    ``max_workers`` (default ``settings.PAYMENTS_AUTO_CHARGE_WORKERS``, 16) threads each keep one
+    database connection for the run and take invoice ids from a bounded queue that this thread fills
+    from the candidate query page by page (keyset on id): a slow gateway call never holds up a
+    whole batch, and no connection is opened per invoice.
     """
     require_capability(actor, WRITE)
     started = timezone.now()
-    workers = max_workers or getattr(settings, "PAYMENTS_AUTO_CHARGE_WORKERS", 4)
+    workers = max_workers or getattr(settings, "PAYMENTS_AUTO_CHARGE_WORKERS", 16)
     # SQLite has one writer: threads would only queue on its lock. Inside a transaction, other
     # connections could not see its uncommitted rows, so the work stays on this connection.
     threaded = connection.vendor != "sqlite" and workers > 1 and not connection.in_atomic_block
@@ -289,30 +298,38 @@ def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = No
     if not PaystackConfig.load().is_configured:
         summary.update(errors=1, message="Paystack is not configured")
         return summary
+    outcomes: list[ChargeOutcome] = []
+    jobs: queue.Queue = queue.Queue(maxsize=workers * 2)
+    threads = [threading.Thread(target=_charging_thread, args=(actor, reason, jobs, outcomes), name=f"auto-charge-{n}", daemon=True)
+               for n in range(workers if threaded else 0)]
+    for thread in threads:
+        thread.start()
     last_id = 0
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auto-charge") if threaded else None
     try:
         while True:
             batch = list(auto_charge_candidates().filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
             last_id = batch[-1]
-            if pool:
-                outcomes = list(pool.map(lambda pk: _charge_in_thread(actor, pk, reason), batch))
-            else:
-                outcomes = [_charge_one(actor, pk, reason) for pk in batch]
-            for outcome in outcomes:
-                key = {"succeeded": "charged", "failed": "failed", "pending": "pending", "skipped": "skipped"}[outcome.status]
-                if outcome.is_error:
-                    key = "errors"
-                summary[key] += 1
-                summary["invoices"].append({
-                    "invoice": outcome.invoice_id, "status": outcome.status, "reason": outcome.reason,
-                    "reference": outcome.payment.reference if outcome.payment else None,
-                })
+            for pk in batch:
+                if threads:
+                    jobs.put(pk)
+                else:
+                    outcomes.append(_charge_one(actor, pk, reason))
     finally:
-        if pool:
-            pool.shutdown(wait=True)
+        for _thread in threads:
+            jobs.put(None)
+        for thread in threads:
+            thread.join()
+    for outcome in outcomes:
+        key = {"succeeded": "charged", "failed": "failed", "pending": "pending", "skipped": "skipped"}[outcome.status]
+        if outcome.is_error:
+            key = "errors"
+        summary[key] += 1
+        summary["invoices"].append({
+            "invoice": outcome.invoice_id, "status": outcome.status, "reason": outcome.reason,
+            "reference": outcome.payment.reference if outcome.payment else None,
+        })
     summary["started_at"] = started.isoformat()
     summary["finished_at"] = timezone.now().isoformat()
     totals = {k: v for k, v in summary.items() if k != "invoices"}
