@@ -257,6 +257,8 @@ BILLING_PERIODIC_TASKS = {
     # Analytics snapshots (issue 8): after renewals, invoicing and overdue marking have run.
     "analytics daily snapshot": {"task": "billing_ops.analytics.tasks.snapshot_daily", "schedule": crontab(minute=0, hour=3)},
     "analytics monthly snapshot": {"task": "billing_ops.analytics.tasks.snapshot_monthly", "schedule": crontab(minute=0, hour=4, day_of_month=1)},
+    # Faults (issue 7): invoice emails whose task was lost while the broker was down.
+    "invoice email sweep": {"task": "invoicing.tasks.sweep_unsent_invoice_emails", "schedule": crontab(minute="*/15")},
 }
 
 # --- Product behaviour ----------------------------------------------------------------------

@@ -54,3 +54,11 @@ def generate_due_invoices(batch_size: int = BATCH_SIZE) -> int:
     from invoicing.generation import generate_due_invoices as run
 
     return run(actor=system("invoice-generation"), batch_size=batch_size)
+
+
+@shared_task(name="invoicing.tasks.sweep_unsent_invoice_emails")
+def sweep_unsent_invoice_emails() -> int:
+    """Every 15 minutes: email sent invoices whose email task was lost (e.g. the broker was down)."""
+    from invoicing.emails import sweep_unsent_invoice_emails as sweep
+
+    return sweep()

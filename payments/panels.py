@@ -2,9 +2,8 @@
 the registry) the invoice page."""
 from __future__ import annotations
 
-from django.core.cache import cache
-
 from billing_ops.access import READ, WRITE, has_capability
+from billing_ops.soft_cache import cache_get
 
 
 def dashboard_panel(user) -> dict | None:
@@ -16,7 +15,7 @@ def dashboard_panel(user) -> dict | None:
     return {
         "title": "Payments",
         "template": "payments/panels/dashboard.html",
-        "last_run": cache.get(LAST_RUN_CACHE_KEY),
+        "last_run": cache_get(LAST_RUN_CACHE_KEY),
         "review_count": selectors.webhook_review_count(),
         "can_write": has_capability(user, WRITE),
     }

@@ -15,11 +15,13 @@ def process_webhook_event(event_id: int) -> str:
 
 @shared_task(name="payments.tasks.run_auto_charge")
 def run_auto_charge() -> dict:
-    """Hourly (CONTRACT §9): charge due invoices to saved cards; also re-runs webhooks a lost task left behind."""
+    """Hourly (CONTRACT §9): charge due invoices to saved cards; also sweeps up webhooks and refunds a lost task left behind."""
     from payments.services.charging import run_auto_charge as run
+    from payments.services.refunds import process_stale_refunds
     from payments.services.webhooks import process_stale_webhooks
 
     process_stale_webhooks()
+    process_stale_refunds()  # refunds whose task was lost (broker outage)
     summary = run(actor=system("auto-charge"))
     return {k: v for k, v in summary.items() if k != "invoices"}
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.views import View
@@ -20,6 +19,7 @@ from billing_ops.access import (
 )
 from billing_ops.errors import ApplicationError
 from billing_ops.forms import apply_application_error
+from billing_ops.soft_cache import cache_get
 from billing_ops.views import ListScreen
 from invoicing.models import Invoice
 from payments import selectors, services
@@ -58,7 +58,7 @@ class PaymentListView(ListScreen):
         context.update(
             review_count=selectors.webhook_review_count(),
             can_write=has_capability(self.request.user, WRITE),
-            last_run=cache.get(LAST_RUN_CACHE_KEY),
+            last_run=cache_get(LAST_RUN_CACHE_KEY),
         )
         return context
 
@@ -171,12 +171,12 @@ class AutoChargeRunView(CapabilityRequiredMixin, View):
     capabilities = {"POST": WRITE}
 
     def post(self, request):
+        from billing_ops.queue import enqueue
         from payments.tasks import run_auto_charge
 
-        try:
-            run_auto_charge.delay()
+        if enqueue(run_auto_charge):
             messages.success(request, "Auto-charge run started; refresh the dashboard for its summary.")
-        except Exception:  # broker down: say so rather than fail the page
+        else:  # broker down: say so rather than fail the page (the hourly run still happens)
             messages.error(request, "Could not start the auto-charge run (is the worker's broker reachable?).")
         return redirect(request.POST.get("next") or reverse("billing:dashboard"))
 

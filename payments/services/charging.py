@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -26,6 +25,7 @@ from accounts import audit
 from billing_ops.access import WRITE, require_capability
 from billing_ops.errors import ValidationFailed
 from billing_ops.money import to_minor
+from billing_ops.soft_cache import cache_set
 from invoicing.models import Invoice, InvoiceStatus
 from payments.models import SETTLED_STATUSES, Payment, PaymentMethod, PaymentMethodKind, PaymentStatus, PaystackConfig
 from payments.paystack.gateway import (
@@ -304,6 +304,6 @@ def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = No
             pool.shutdown(wait=True)
     summary["started_at"] = started.isoformat()
     summary["finished_at"] = timezone.now().isoformat()
-    cache.set(LAST_RUN_CACHE_KEY, {k: v for k, v in summary.items() if k != "invoices"}, timeout=7 * 24 * 3600)
+    cache_set(LAST_RUN_CACHE_KEY, {k: v for k, v in summary.items() if k != "invoices"}, timeout=7 * 24 * 3600)
     logger.info("Auto-charge run: %s", {k: v for k, v in summary.items() if k != "invoices"})
     return summary
