@@ -4,16 +4,17 @@ from __future__ import annotations
 from celery import shared_task
 
 from billing_ops.actors import system
+from billing_ops.queue import DB_RETRY
 
 
-@shared_task(name="payments.tasks.process_webhook_event")
+@shared_task(name="payments.tasks.process_webhook_event", **DB_RETRY)
 def process_webhook_event(event_id: int) -> str:
     from payments.services.webhooks import webhook_process
 
     return webhook_process(event_id=event_id).status
 
 
-@shared_task(name="payments.tasks.run_auto_charge")
+@shared_task(name="payments.tasks.run_auto_charge", **DB_RETRY)
 def run_auto_charge() -> dict:
     """Hourly (CONTRACT §9): charge due invoices to saved cards; also sweeps up webhooks and refunds a lost task left behind."""
     from payments.services.charging import run_auto_charge as run
