@@ -12,9 +12,6 @@ from django.db import DatabaseError, connection
 from billing_ops import events
 from tests.faults.conftest import postgres_only
 
-pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
-
-
 def _terminate_own_backend():
     pid = connection.cursor().connection.info.backend_pid
     db = connection.settings_dict
@@ -50,6 +47,8 @@ def _reconnect():
     connection.close()
 
 
+@postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_invoice_generation_fails_cleanly_and_its_retry_finishes(eager_tasks):
     from billing_ops.models import DomainEvent
     from invoicing.models import Invoice, InvoiceLine
@@ -78,6 +77,8 @@ def test_invoice_generation_fails_cleanly_and_its_retry_finishes(eager_tasks):
     assert generate_due_invoices() == 0
 
 
+@postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_renewal_fails_cleanly_and_its_retry_finishes():
     from accounts.models import AuditEntry
     from subscriptions.models import Subscription

@@ -125,3 +125,22 @@ def test_api_async_auto_charge_with_the_broker_down_is_a_503_in_the_error_shape(
         response = api.post(reverse("api:auto-charge-run"), json.dumps({"async": True}), content_type="application/json")
     assert response.status_code == 503, response.content
     assert response.json()["error"]["code"] == "queue_unavailable"
+
+
+def test_app_code_queues_work_only_through_billing_ops_queue():
+    """A bare ``.delay()`` / ``.apply_async()`` raises in the request when the broker is down; every
+    call must go through billing_ops.queue.enqueue / enqueue_on_commit (which log and let the sweeps
+    finish the work)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for app in ("accounts", "billing_ops", "subscriptions", "invoicing", "payments", "dunning"):
+        for path in (root / app).rglob("*.py"):
+            if path.relative_to(root).as_posix() == "billing_ops/queue.py" or "migrations" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if re.search(r"\.(delay|apply_async|send_task)\(", line) and not line.lstrip().startswith("#"):
+                    offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
