@@ -69,3 +69,18 @@ def dead_cache():
 def redis_down():
     with dead_broker(), dead_cache():
         yield
+
+
+@contextmanager
+def hung_redis():
+    """A TCP port that accepts connections (kernel backlog) but never answers: a frozen Redis.
+    Yields its redis:// URL."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        listener.close()

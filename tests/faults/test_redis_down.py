@@ -144,3 +144,37 @@ def test_app_code_queues_work_only_through_billing_ops_queue():
                 if re.search(r"\.(delay|apply_async|send_task)\(", line) and not line.lstrip().startswith("#"):
                     offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.skipif(not __import__("django.conf").conf.settings.CELERY_BROKER_URL.startswith("redis"),
+                    reason="the Redis socket time-outs are configured only when REDIS_URL is set")
+def test_a_hung_redis_fails_fast_instead_of_blocking_the_request(settings):
+    """A Redis that accepts connections but never answers used to block enqueue (and so the web
+    request) for minutes; the configured socket time-outs make it a quick, logged failure."""
+    import time
+
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    from billing_ops.celery import app
+    from billing_ops.soft_cache import cache_get
+    from billing_ops.tasks import heartbeat
+    from tests.faults.conftest import hung_redis
+
+    with hung_redis() as url:
+        saved = app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager
+        app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager = url, None, None, False
+        try:
+            started = time.monotonic()
+            assert enqueue(heartbeat) is False
+            assert time.monotonic() - started < 10
+        finally:
+            if app._pool is not None:
+                app._pool.force_close_all()
+            app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager = saved
+        hung_cache = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+        with override_settings(CACHES=hung_cache):
+            started = time.monotonic()
+            assert cache_get("anything", "fallback") == "fallback"
+            assert time.monotonic() - started < 5
+            assert cache is not None
