@@ -106,7 +106,25 @@ class HasCapability(BasePermission):
             return True
         if capability is None:
             return False
-        return has_capability(request.user, capability)
+        granted = has_capability(request.user, capability)
+        if granted and request.method in ("POST", "PUT", "PATCH"):
+            require_object_body(request, view)
+        return granted
+
+
+def require_object_body(request, view) -> None:
+    """A write's body is parsed before the view acts, so malformed JSON or a JSON body that is not an
+    object is a 400 even for actions that read no body (send, approve, remind…), instead of being
+    ignored (or crashing a view that calls ``request.data.get``). A view that takes a top-level list
+    says so with ``accepts_json_list = True``."""
+    from rest_framework.exceptions import ParseError
+
+    data = request.data  # raises ParseError (400 "malformed") for a body that does not parse
+    if isinstance(data, dict):
+        return
+    if isinstance(data, list) and getattr(view, "accepts_json_list", False):
+        return
+    raise ParseError("The request body must be a JSON object.")
 
 
 def visible_tenants(user):

@@ -30,3 +30,25 @@ def enqueue(task, *args, **kwargs) -> bool:
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Queue ``task`` once the current transaction commits (never for work that rolled back)."""
     transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
+
+
+# --- retrying periodic tasks after a lost database connection (issue 7, faults) --------------------
+# A batch task whose connection drops (PostgreSQL restart, fail-over, pg_terminate_backend) stops at
+# once: the item in flight rolls back whole, the items before it are committed, and Celery retries
+# the task soon (with backoff) instead of waiting for the next scheduled run. Every periodic task is
+# idempotent, so the retry finishes exactly the work that is left. Django reconnects by itself:
+# the failed transaction's rollback closes the broken connection.
+def _db_connection_errors() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError)
+
+
+DB_CONNECTION_ERRORS = _db_connection_errors()
+DB_RETRY = {
+    "autoretry_for": DB_CONNECTION_ERRORS,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}

@@ -116,7 +116,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: Redis when configured, else per-process memory --------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Time-outs so that a hung or unreachable Redis fails fast instead of blocking a request (issue 7).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -220,7 +222,9 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # socket time-outs: publishing to a hung Redis fails in seconds (billing_ops.queue logs it and the
+    # sweeps finish the work) instead of blocking the web request for minutes (issue 7).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 2, "socket_connect_timeout": 2}
 else:
     # Embedded broker: kombu's filesystem transport, a real transport that needs no server.
     _broker_dir = VAR_DIR / "broker"
@@ -257,6 +261,8 @@ BILLING_PERIODIC_TASKS = {
     # Analytics snapshots (issue 8): after renewals, invoicing and overdue marking have run.
     "analytics daily snapshot": {"task": "billing_ops.analytics.tasks.snapshot_daily", "schedule": crontab(minute=0, hour=3)},
     "analytics monthly snapshot": {"task": "billing_ops.analytics.tasks.snapshot_monthly", "schedule": crontab(minute=0, hour=4, day_of_month=1)},
+    # Faults (issue 7): invoice emails whose task was lost while the broker was down.
+    "invoice email sweep": {"task": "invoicing.tasks.sweep_unsent_invoice_emails", "schedule": crontab(minute="*/15")},
 }
 
 # --- Product behaviour ----------------------------------------------------------------------

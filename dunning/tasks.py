@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billing_ops.errors import ApplicationError
+from billing_ops.queue import DB_RETRY
 from dunning import services
 from dunning.models import ACTIVE_CASE_STATUSES, CaseStatus, DunningCase
 
@@ -109,7 +110,7 @@ def attempt_retry(case: DunningCase, number: int, charge) -> str:
     return final
 
 
-@shared_task(name="dunning.tasks.run_payment_retries")
+@shared_task(name="dunning.tasks.run_payment_retries", **DB_RETRY)
 def run_payment_retries() -> dict:
     charge = charge_service()
     if charge is None:
@@ -154,7 +155,7 @@ def suspension_reason(case: DunningCase, day: dt.date) -> str | None:
     return None
 
 
-@shared_task(name="dunning.tasks.run_suspension_check")
+@shared_task(name="dunning.tasks.run_suspension_check", **DB_RETRY)
 def run_suspension_check() -> dict:
     actor = services.dunning_actor()
     day = services.today()

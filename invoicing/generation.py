@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing_ops.money import ZERO, quantize
+from billing_ops.queue import DB_CONNECTION_ERRORS
 from invoicing import amounts as engine
 from invoicing.models import Invoice
 
@@ -63,6 +64,8 @@ def generate_due_invoices(*, actor, batch_size: int = 200, today: dt.date | None
                 invoice = invoice_generate_for_subscription(actor=actor, subscription_id=subscription_id, today=today)
             except IntegrityError:
                 invoice = None  # another worker made this period's invoice first
+            except DB_CONNECTION_ERRORS:
+                raise  # the connection is gone: stop now; the task is retried (billing_ops.queue.DB_RETRY)
             except Exception:
                 logger.exception("Invoice generation failed for subscription %s; the next run retries it", subscription_id)
                 invoice = None

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing_ops.actors import system
+from billing_ops.queue import DB_RETRY
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def send_invoice_email(invoice_id: int) -> bool:
     return invoice_email_deliver(invoice_id=invoice_id)
 
 
-@shared_task(name="invoicing.tasks.mark_overdue_invoices")
+@shared_task(name="invoicing.tasks.mark_overdue_invoices", **DB_RETRY)
 def mark_overdue_invoices(batch_size: int = BATCH_SIZE) -> int:
     """Daily 02:00 UTC: issued invoices past their due date → overdue (each emits ``invoice.overdue``).
 
@@ -48,9 +49,17 @@ def mark_overdue_invoices(batch_size: int = BATCH_SIZE) -> int:
         last_id = ids[-1]
 
 
-@shared_task(name="invoicing.tasks.generate_due_invoices")
+@shared_task(name="invoicing.tasks.generate_due_invoices", **DB_RETRY)
 def generate_due_invoices(batch_size: int = BATCH_SIZE) -> int:
     """Daily 01:00 UTC: invoice every subscription period that has begun and has no invoice yet."""
     from invoicing.generation import generate_due_invoices as run
 
     return run(actor=system("invoice-generation"), batch_size=batch_size)
+
+
+@shared_task(name="invoicing.tasks.sweep_unsent_invoice_emails")
+def sweep_unsent_invoice_emails() -> int:
+    """Every 15 minutes: email sent invoices whose email task was lost (e.g. the broker was down)."""
+    from invoicing.emails import sweep_unsent_invoice_emails as sweep
+
+    return sweep()

@@ -176,12 +176,12 @@ class AutoChargeRunView(CapabilityRequiredMixin, View):
     capabilities = {"POST": WRITE}
 
     def post(self, request):
+        from billing_ops.queue import enqueue
         from payments.tasks import run_auto_charge
 
-        try:
-            run_auto_charge.delay()
+        if enqueue(run_auto_charge):
             messages.success(request, "Auto-charge run started; refresh the dashboard for its summary.")
-        except Exception:  # broker down: say so rather than fail the page
+        else:  # broker down: say so rather than fail the page (the hourly run still happens)
             messages.error(request, "Could not start the auto-charge run (is the worker's broker reachable?).")
         return redirect(request.POST.get("next") or reverse("billing:dashboard"))
 

@@ -40,6 +40,8 @@ class UsageEventsApi(APIView):
 
     capabilities = {"POST": INGEST_USAGE}
 
+    accepts_json_list = True  # a batch may be sent as a bare list (see billing_ops.access.require_object_body)
+
     @extend_schema(request=UsageEventBatchSerializer, responses={200: OpenApiResponse(description="Per-item results")})
     def post(self, request):
         data = request.data

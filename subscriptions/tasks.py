@@ -8,6 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing_ops.actors import system
+from billing_ops.queue import DB_CONNECTION_ERRORS, DB_RETRY
 from subscriptions.models import Subscription
 from subscriptions.services import RENEWABLE_STATUSES, subscription_renew_if_due
 
@@ -38,6 +39,8 @@ def renew_due(*, on: date | None = None, batch_size: int = BATCH_SIZE) -> dict[s
         for subscription_id in ids:
             try:
                 outcomes = subscription_renew_if_due(actor=actor, subscription_id=subscription_id, on=on)
+            except DB_CONNECTION_ERRORS:
+                raise  # the connection is gone: stop now; the task is retried (billing_ops.queue.DB_RETRY)
             except Exception:  # noqa: BLE001 - keep renewing the others; the failure is logged
                 logger.exception("Renewal of subscription %s failed", subscription_id)
                 summary["failed"] += 1
@@ -48,7 +51,7 @@ def renew_due(*, on: date | None = None, batch_size: int = BATCH_SIZE) -> dict[s
     return summary
 
 
-@shared_task(name="subscriptions.tasks.renew_due_subscriptions")
+@shared_task(name="subscriptions.tasks.renew_due_subscriptions", **DB_RETRY)
 def renew_due_subscriptions(on: str | None = None) -> dict[str, int]:
     """Celery entry point; ``on`` is an ISO date (for catching up), default today UTC."""
     return renew_due(on=date.fromisoformat(on) if on else None)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_ops.access import APPROVE, CONFIGURE_PAYMENTS, READ, WRITE, scope_to_user
+from billing_ops.errors import ApplicationError
 from invoicing.models import Invoice
 from payments import selectors, services
 from payments.api.serializers import (
@@ -70,6 +71,11 @@ class PaymentRefundApi(APIView):
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
+class QueueUnavailable(ApplicationError):
+    status_code = 503
+    default_code = "queue_unavailable"
+
+
 class AutoChargeRunApi(APIView):
     """Runs the auto-charge now and answers its summary (``{"async": true}`` queues it instead: 202)."""
 
@@ -78,9 +84,11 @@ class AutoChargeRunApi(APIView):
     @extend_schema(request=None, responses={200: AutoChargeSummarySerializer})
     def post(self, request):
         if request.data.get("async") is True:
+            from billing_ops.queue import enqueue
             from payments.tasks import run_auto_charge
 
-            run_auto_charge.delay()
+            if not enqueue(run_auto_charge):
+                raise QueueUnavailable("The task queue is unavailable; run it without async or retry later.")
             return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
         summary = services.run_auto_charge(actor=request.user)
         return Response(summary)

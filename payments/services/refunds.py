@@ -3,6 +3,7 @@ sent by a task, confirmed by Paystack (response or refund.* webhook), then recor
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -50,9 +51,11 @@ def refundable_left(payment: Payment) -> Decimal:
 
 
 def _enqueue_execute(refund_id: int) -> None:
+    from billing_ops.queue import enqueue_on_commit
     from payments.tasks import execute_refund
 
-    transaction.on_commit(lambda: execute_refund.delay(refund_id), robust=True)
+    # A broker outage leaves the refund ``requested``; process_stale_refunds (hourly) sends it then.
+    enqueue_on_commit(execute_refund, refund_id)
 
 
 def refund_create(*, actor, payment: Payment, amount=None, reason: str = "", credit_note=None) -> Refund:
@@ -209,3 +212,14 @@ def _on_credit_note_refund_requested(event) -> None:
     payload = event.payload
     refunds_for_credit_note(actor=actor, credit_note_id=payload["credit_note_id"], invoice_id=payload["invoice_id"],
                             amount=payload["amount"])
+
+
+def process_stale_refunds(*, older_than_seconds: int = 60) -> int:
+    """Send refunds still ``requested`` (their task was lost, or the broker was down when they were
+    approved). ``refund_execute`` locks and checks the status, so a refund is never sent twice."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(Refund.objects.filter(status=RefundStatus.REQUESTED, created_at__lte=cutoff)
+               .order_by("pk").values_list("pk", flat=True)[:500])
+    for refund_id in ids:
+        refund_execute(actor=system("refunds"), refund=Refund(pk=refund_id))
+    return len(ids)

@@ -75,17 +75,20 @@ def webhook_receive(*, raw: bytes, payload: dict) -> tuple[WebhookEvent, bool]:
                 event=str(payload.get("event"))[:80], dedupe_key=key, raw_body=raw.decode("utf-8"),
                 payload=payload, reference=reference,
             )
-            transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
+            _enqueue_on_commit(event.pk)
         return event, True
     except IntegrityError:
         WebhookEvent.objects.filter(dedupe_key=key).update(deliveries=F("deliveries") + 1)
         return WebhookEvent.objects.get(dedupe_key=key), False
 
 
-def _enqueue(event_id: int) -> None:
+def _enqueue_on_commit(event_id: int) -> None:
+    """Processing is queued after commit; a broker outage leaves the row ``received`` for the sweep
+    (``process_stale_webhooks``, run by the hourly auto-charge task) instead of failing the delivery."""
+    from billing_ops.queue import enqueue_on_commit
     from payments.tasks import process_webhook_event
 
-    process_webhook_event.delay(event_id)
+    enqueue_on_commit(process_webhook_event, event_id)
 
 
 def _review(event: WebhookEvent, reason: str) -> None:
