@@ -193,10 +193,14 @@ def test_billing_work_end_to_end(page, session, demo, settings, fake_paystack): 
     page.check("input[name=mode][value=test]")
     page.fill("#id_test_public_key", "pk_test_browser000000001234")
     page.fill("#id_test_secret_key", FAKE_SECRET)
-    page.click("form:has(#id_mode_0) button[type=submit]")
-    page.wait_for_selector(".message.success")
-    page.click("text=Test connection")
-    page.wait_for_selector(".message.success")
+    with page.expect_navigation():
+        page.click("form:has(#id_mode_0) button[type=submit]")
+    assert "saved" in page.inner_text(".message.success")
+    calls = fake_paystack.request_count
+    with page.expect_navigation():
+        page.click("button:has-text('Test connection')")
+    assert fake_paystack.request_count > calls  # the balance check reached the fake Paystack
+    assert page.locator(".message.success").count() and not page.locator(".message.error").count()
     session.shot("payment-config-saved")
     config = PaystackConfig.objects.get()
     assert config.mode == "test" and config.test_secret_key == FAKE_SECRET
