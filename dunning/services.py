@@ -117,7 +117,7 @@ def _record(case: DunningCase, *, kind: str, actor, number=None, outcome: str = 
 
 def _lock(case_or_pk) -> DunningCase:
     pk = getattr(case_or_pk, "pk", case_or_pk)
-    return DunningCase.objects.select_for_update().select_related("policy", "tenant", "invoice").get(pk=pk)
+    return DunningCase.objects.select_for_update(of=("self",)).select_related("policy", "tenant", "invoice").get(pk=pk)
 
 
 def notice_context(case: DunningCase, timeline: Timeline | None = None, **extra) -> dict:

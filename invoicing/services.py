@@ -321,7 +321,7 @@ def invoice_issue(*, actor, invoice: Invoice) -> Invoice:
     """
     require_capability(actor, WRITE)
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=invoice.pk)
         check_transition(table=INVOICE_TRANSITIONS, current=invoice.status, target=InvoiceStatus.ISSUED, label="invoice")
         before = audit.snapshot(invoice, ["status", "number", "issue_date", "due_date"])
         today = timezone.localdate()
@@ -379,7 +379,7 @@ def invoice_void(*, actor, invoice: Invoice, reason: str) -> Invoice:
     if not (reason or "").strip():
         raise ValidationFailed("A reason is required to void an invoice.", fields={"reason": ["required"]})
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=invoice.pk)
         check_transition(table=INVOICE_TRANSITIONS, current=invoice.status, target=InvoiceStatus.VOID, label="invoice")
         if invoice.amount_paid > 0 or invoice.amount_credited > 0:
             raise TransitionNotAllowed("Payments or credit notes were applied to this invoice; issue a credit note instead of voiding it.",
@@ -546,7 +546,7 @@ def credit_note_approve(*, actor, credit_note):
         approver = actor_user(actor)
         if settings.CREDIT_NOTE_REQUIRE_DIFFERENT_APPROVER and approver is not None and approver.pk == note.created_by_id:
             raise PermissionDenied("A credit note must be approved by someone other than its creator.", code="same_approver")
-        invoice = Invoice.objects.select_for_update().select_related("tenant").get(pk=note.invoice_id)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=note.invoice_id)
         if invoice.status not in CREDITABLE_INVOICE_STATUSES:
             raise TransitionNotAllowed(f"Invoice {invoice} is {invoice.status}; it can no longer be credited.", code="invoice_not_creditable")
         to_due = min(note.total, invoice.amount_due)

@@ -2,7 +2,6 @@
 import pytest
 
 from invoicing.models import Invoice
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: F401  (fixtures)
 from tests.factories import TenantFactory
 from tests.invoicing.factories import with_credit
 

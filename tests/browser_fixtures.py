@@ -1,4 +1,4 @@
-"""Real-browser tests: Playwright driving Debian's Chromium against Django's live server.
+"""Real-browser fixtures (registered once for the whole suite from tests/conftest.py): Playwright driving Debian's Chromium against Django's live server.
 
 Chromium comes from the OS (`apt-get install chromium`; .ci/run installs it), never from
 `playwright install`. Without it these tests are skipped locally; CI always has it.
