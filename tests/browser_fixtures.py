@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT_DIR = Path(os.environ.get("BROWSER_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
+SCREENSHOT_DIR = Path(os.environ.get("BROWSER_SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "var" / "screenshots"))
 PASSWORD = "correct-horse-battery"
 
 
-# Several conftests (tests/subscriptions, tests/analytics, ...) import the fixtures below, which makes
-# pytest define one session-scoped `browser` fixture per conftest. Playwright's sync API refuses a second
-# instance while one runs, so every definition shares one Chromium, started once and closed with the last user.
+# Playwright's sync API refuses a second instance while one runs. These fixtures are registered once (from
+# tests/conftest.py); should a conftest import them again, pytest would define a second session-scoped
+# `browser`, so every definition shares one Chromium, started once and closed with the last user.
 _shared: dict = {"users": 0}
 
 
