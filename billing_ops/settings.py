@@ -262,6 +262,7 @@ BILLING_PERIODIC_TASKS = {
     "analytics daily snapshot": {"task": "billing_ops.analytics.tasks.snapshot_daily", "schedule": crontab(minute=0, hour=3)},
     "analytics monthly snapshot": {"task": "billing_ops.analytics.tasks.snapshot_monthly", "schedule": crontab(minute=0, hour=4, day_of_month=1)},
     # Faults (issue 7): invoice emails whose task was lost while the broker was down.
+    "trial and renewal notices": {"task": "subscriptions.tasks.send_upcoming_notices", "schedule": crontab(minute=0, hour=9)},
     "invoice email sweep": {"task": "invoicing.tasks.sweep_unsent_invoice_emails", "schedule": crontab(minute="*/15")},
 }
 
