@@ -39,7 +39,6 @@ def reset_generated() -> int:
         cur.execute("DELETE FROM dunning_dunningcase WHERE invoice_id IN (SELECT id FROM gen_inv)")
         cur.execute("DELETE FROM invoicing_invoiceline WHERE invoice_id IN (SELECT id FROM gen_inv)")
         cur.execute("DELETE FROM invoicing_invoice WHERE id IN (SELECT id FROM gen_inv)")
-        cur.execute("DELETE FROM invoicing_documentsequence WHERE prefix = 'INV'")
         cur.execute("DROP TABLE gen_inv")
         cur.execute("VACUUM ANALYZE invoicing_invoice") if not connection.in_atomic_block else None
         cur.execute("ANALYZE invoicing_invoiceline")
