@@ -114,3 +114,35 @@ def test_periodic_tasks_retry_on_a_lost_connection():
     for task in (generate_due_invoices, mark_overdue_invoices, renew_due_subscriptions, run_auto_charge,
                  process_webhook_event, run_payment_retries, run_suspension_check):
         assert {OperationalError, InterfaceError} <= set(task.autoretry_for), task.name
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_auto_charge_connection_dropped_after_paystack_charged_settles_next_run_without_recharging(paystack, settings):
+    """The connection dies inside the transaction that applies a successful charge (Paystack has the
+    money, our database does not know yet). The payment stays pending; the next run verifies it."""
+    from billing_ops.models import DomainEvent
+    from payments.models import Payment
+    from payments.tasks import run_auto_charge
+    from tests.payments.test_charging import invoice_with_card
+
+    settings.PAYMENTS_CHARGE_LEASE_SECONDS = 0.5
+    invoices = [invoice_with_card(code=f"AUTH_success_drop{i}")[0] for i in range(3)]
+    with DropConnectionOn("payment.succeeded", nth=2) as dropper:
+        first = run_auto_charge.run()
+    assert dropper.fired
+    assert first["charged"] == 2 and first["errors"] == 1, first
+    _reconnect()
+    pending = Payment.objects.get(status="pending")
+    assert not DomainEvent.objects.filter(name="payment.succeeded", payload__payment_id=pending.pk).exists()
+    import time
+
+    time.sleep(0.6)  # the lease of the interrupted attempt runs out
+    assert run_auto_charge.run()["charged"] == 1
+    references = Counter(c["reference"] for c in paystack.charges)
+    assert sorted(references.values()) == [1, 1, 1] and len(references) == 3
+    for invoice in invoices:
+        invoice.refresh_from_db()
+        assert invoice.status == "paid"
+        assert Payment.objects.filter(invoice=invoice).count() == 1
+    assert DomainEvent.objects.filter(name="payment.succeeded").count() == 3

@@ -104,12 +104,15 @@ def test_all_periodic_tasks_twice_at_once_do_each_thing_once(paystack):
     assert all(n == 1 for n in references.values()), references
     per_invoice = Counter(ref.rsplit("-A", 1)[0] for ref, n in references.items())
     assert all(n == 1 for n in per_invoice.values()), per_invoice
-    charged = [*issued, *Invoice.objects.filter(subscription__in=subs, period_start=today)]
-    for invoice in charged:
+    must_be_paid = [*issued, *Invoice.objects.filter(subscription__in=subs, period_start=today)]
+    for invoice in must_be_paid:
         invoice.refresh_from_db()
         assert invoice.status == "paid" and invoice.amount_paid == invoice.total, (invoice.number, invoice.status)
-        assert Payment.objects.filter(invoice=invoice, status="succeeded").count() == 1
-    assert DomainEvent.objects.filter(name="payment.succeeded").count() == len(charged) == len(per_invoice)
+    # (Depending on who won the race, generation may also have invoiced — and auto-charge charged —
+    # a subscription's previous period before renewal advanced it: still once per invoice.)
+    succeeded = Counter(Payment.objects.filter(status="succeeded").values_list("invoice_id", flat=True))
+    assert all(n == 1 for n in succeeded.values()), succeeded
+    assert DomainEvent.objects.filter(name="payment.succeeded").count() == len(succeeded) == len(per_invoice)
     # Suspension: each case suspended once, one outbound notice per tenant.
     for case in cases:
         case.refresh_from_db()
