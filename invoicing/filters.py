@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,7 +31,7 @@ class InvoiceFilter(django_filters.FilterSet):
     due_from = common.date_from("due_date", "Due from")
     due_to = common.date_to("due_date", "Due to")
     overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue",
-                                           widget=django_filters.widgets.BooleanWidget())
+                                           widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]))
     amount_min = django_filters.NumberFilter(field_name="total", lookup_expr="gte", label="Total ≥")
     amount_max = django_filters.NumberFilter(field_name="total", lookup_expr="lte", label="Total ≤")
 
