@@ -163,6 +163,9 @@ def test_every_role_walks_every_screen(page, session, demo):
     for username in ("billing", "admin", "onboarding"):
         session.sign_in(username)
         session.shot("dashboard")
+        # The MRR panel counts only the tenants the user may see: the EUR and USD demo tenants are not
+        # assigned to the onboarding user.
+        assert ("MRR (EUR)" in page.content()) is (username != "onboarding")
         links = nav_links(page)
         seen_nav[username] = set(links)
         for label, href in links.items():
