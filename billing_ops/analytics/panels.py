@@ -6,7 +6,7 @@ import datetime as dt
 from django.urls import reverse
 from django.utils import timezone
 
-from billing_ops.access import READ, has_capability
+from billing_ops.access import ALL_TENANTS, READ, has_capability, visible_tenants
 from billing_ops.dashboard import register_panel
 from billing_ops.money import display
 
@@ -21,7 +21,14 @@ def mrr_panel(user):
     today = timezone.now().date()
     start_day = month_start(today) - dt.timedelta(days=1)
     book = MrrBook()
-    moves = movement(book.rows(start_day), book.rows(today), start_day=start_day)
+    rows = book.rows
+    if not has_capability(user, ALL_TENANTS):
+        # Onboarding staff see their assigned tenants only, here as on every other screen.
+        mine = set(visible_tenants(user).values_list("pk", flat=True))
+
+        def rows(day):
+            return [row for row in book.rows(day) if row.tenant_id in mine]
+    moves = movement(rows(start_day), rows(today), start_day=start_day)
     figures, rows = [], []
     for currency in sorted(moves):
         m = moves[currency]
