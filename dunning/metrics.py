@@ -2,7 +2,8 @@
 
 - failed: amount at risk of cases opened in the month;
 - recovered: amount of cases recovered in the month (by any route);
-- rate: recovered ÷ failed for the month;
+- rate: of the amount that failed in the month, the share recovered so far (by the month the case
+  opened, so a recovery of an older failure never pushes a month above 100%);
 - at-risk MRR: the monthly value of subscriptions with an open or suspended case (invoice total
   normalised to a month by the plan's interval);
 - recovered per ladder step: which step the case had reached when it was paid.
@@ -37,7 +38,7 @@ def _key(value) -> dt.date:
 
 
 def recovery_metrics(*, cases=None, today: dt.date | None = None) -> dict:
-    """Everything the recovery panel shows, in five queries."""
+    """Everything the recovery panel shows, in six queries."""
     cases = DunningCase.objects.all() if cases is None else cases
     today = today or timezone.localdate()
     months = _month_starts(today)
@@ -46,11 +47,16 @@ def recovery_metrics(*, cases=None, today: dt.date | None = None) -> dict:
               .values("currency", "month").annotate(total=Sum("amount_at_risk"), n=Count("id")))
     recovered = (cases.filter(status=CaseStatus.RECOVERED, closed_at__gte=start).annotate(month=TruncMonth("closed_at")).order_by()
                  .values("currency", "month").annotate(total=Sum("recovered_amount"), n=Count("id")))
-    by_currency: dict[str, dict[dt.date, dict]] = defaultdict(lambda: {m: {"failed": Decimal(0), "recovered": Decimal(0)} for m in months})
+    cohort = (cases.filter(status=CaseStatus.RECOVERED, opened_at__gte=start).annotate(month=TruncMonth("opened_at")).order_by()
+              .values("currency", "month").annotate(total=Sum("recovered_amount")))
+    by_currency: dict[str, dict[dt.date, dict]] = defaultdict(
+        lambda: {m: {"failed": Decimal(0), "recovered": Decimal(0), "recovered_of_failed": Decimal(0)} for m in months})
     for row in failed:
         by_currency[row["currency"]][_key(row["month"])]["failed"] = quantize(row["total"] or 0, row["currency"])
     for row in recovered:
         by_currency[row["currency"]][_key(row["month"])]["recovered"] = quantize(row["total"] or 0, row["currency"])
+    for row in cohort:
+        by_currency[row["currency"]][_key(row["month"])]["recovered_of_failed"] = quantize(row["total"] or 0, row["currency"])
 
     per_step = defaultdict(list)
     for row in (cases.filter(status=CaseStatus.RECOVERED).order_by().values("currency", "recovered_step")
@@ -69,7 +75,8 @@ def recovery_metrics(*, cases=None, today: dt.date | None = None) -> dict:
         bars = []
         for month in months:
             values = series[month]
-            rate = (values["recovered"] / values["failed"] * 100).quantize(Decimal("1")) if values["failed"] else None
+            rate = (min(values["recovered_of_failed"], values["failed"]) / values["failed"] * 100).quantize(Decimal("1")) \
+                if values["failed"] else None
             bars.append({"month": month, "failed": values["failed"], "recovered": values["recovered"], "rate": rate,
                          "failed_pct": float(values["failed"] / peak * 100), "recovered_pct": float(values["recovered"] / peak * 100)})
         this = bars[-1]
