@@ -37,7 +37,8 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                     f"{f['seconds']} s = {f['invoices_per_s']}/s ({f['processes']}×{f['threads_per_process']} threads) → "
                     f"~{100000 / f['invoices_per_s']:,.0f} s for 100,000; charged twice: {c['fake_invoices_charged_twice']}, "
                     f"duplicate refs: {c['fake_duplicate_references']}, fake = DB: {c['fake_refs_equal_db_refs']}, "
-                    f"summary = DB: {c['summary_matches_db']}, paid {c['invoices_paid']:,}",
+                    f"summary = DB: {f['summaries']['charged'] == c['succeeded'] and f['summaries']['errors'] == c['payments'] - c['succeeded']}, "
+                    f"paid {c['invoices_paid']:,}, left pending {c['payments'] - c['succeeded']}",
                     "1", _load_avg(ac)))
     lists = _load("bench_lists")
     if lists:
