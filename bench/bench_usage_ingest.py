@@ -122,7 +122,7 @@ def _client(args) -> tuple[int, int, float, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=60_000, help="events to send in total")
+    parser.add_argument("--events", type=int, default=200_000, help="events to send in total")
     parser.add_argument("--batch", type=int, default=1000, help="events per request (max 1000)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client processes")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="gunicorn workers")
@@ -196,7 +196,8 @@ def main() -> None:
         },
         "target_events_per_second": TARGET,
         "meets_target": rate >= TARGET,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_1m_at_end": round(os.getloadavg()[0], 2)},
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -204,7 +205,7 @@ def main() -> None:
     print(f"{created:,} events in {elapsed:.2f} s = {rate:,.0f} events/s "
           f"(target {TARGET:,}: {'met' if rate >= TARGET else 'NOT met'}); "
           f"batch p50 {result['batch_latency_ms']['p50']} ms, p95 {result['batch_latency_ms']['p95']} ms; "
-          f"stored {stored:,}; written {args.output}")
+          f"stored {stored:,}; load average {os.getloadavg()[0]:.1f}; written {args.output}")
     if stored != created:
         raise SystemExit("stored events differ from created events")
 

@@ -22,6 +22,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def setup_django() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_ops.settings")
+    os.environ.setdefault("DEBUG", "false")  # DEBUG keeps every query in memory and renders debug pages
     import django
 
     django.setup()
@@ -56,7 +57,8 @@ def summarise_ms(samples_s: list[float]) -> dict:
 def write_results(name: str, figures: dict) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     payload = {"benchmark": name, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "figures": figures}
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                           "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()]}, "figures": figures}
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
     print(f"==> {name}: {json.dumps(figures, default=str)}\n    written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
@@ -111,3 +113,121 @@ def copy_rows(model, rows, *, batch: int = 50_000) -> int:
             copy.write_row(values)
             total += 1
     return total
+
+
+# --- helpers shared by the benchmark commands ------------------------------------------------
+
+BENCH_PASSWORD = "bench-admin-2026-pw"
+
+
+def bench_admin(username: str = "bench_admin"):
+    """The super_admin the benchmarks log in as (created once)."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.services import staff_user_create
+    from billing_ops.actors import system
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        user = staff_user_create(username=username, email=f"{username}@bench.example", role="super_admin",
+                                 password=BENCH_PASSWORD, actor=system("bench"))
+    return user
+
+
+def scalar(sql: str, params=None):
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(sql, params or [])
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def explain(sql: str, params=None) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) text of one query."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params or [])
+        return "\n".join(r[0] for r in cur.fetchall())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving the real WSGI app on loopback, for as long as the ``with`` block lasts."""
+
+    def __init__(self, *, workers: int = 2, extra: list[str] | None = None, env: dict | None = None):
+        self.workers, self.extra, self.env = workers, extra or [], env or {}
+        self.port = free_port()
+        self.process = None
+
+    def __enter__(self):
+        import socket
+        import subprocess
+
+        env = {**os.environ, "DEBUG": "false", **self.env}
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        self.process = subprocess.Popen(
+            [str(gunicorn), "billing_ops.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+             "--log-level", "warning", "--timeout", "300", *self.extra],
+            cwd=Path(__file__).resolve().parent.parent, env=env)
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        return self
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a live process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def session_cookie(user) -> str:
+    """A logged-in session for ``user`` as a Cookie header value (what a browser would send)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+BENCH_SECRET_KEY = "sk_test_" + "b3nch" * 8
+
+
+def ensure_paystack() -> str:
+    """Paystack configured in test mode with the benchmark's secret key; returns the key."""
+    from payments.models import PaystackConfig
+    from payments.services.config import payment_config_update
+
+    if PaystackConfig.load().secret_key != BENCH_SECRET_KEY:
+        payment_config_update(actor=bench_admin(), mode="test", test_secret_key=BENCH_SECRET_KEY,
+                              test_public_key="pk_test_" + "b3nch" * 8)
+    return BENCH_SECRET_KEY
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -6,7 +6,13 @@
 Creates tenants (NGN, a few currencies mixed in), one plan per currency, one active monthly
 subscription per tenant and ``--invoices`` invoices spread over the tenants and 24 months in every
 status. ``--due-subscriptions`` of the subscriptions get a period that started today and no
-invoice (for the invoice-generation benchmark).
+invoice (for the invoice-generation benchmark). Every subscription's current period has begun and
+has no invoice yet, so all of them are due for generation.
+
+Invoices get a creation time on their issue day (so lists sorted by creation have a real spread),
+every paid invoice a succeeded card payment, and every overdue invoice an open dunning case
+(``--no-payments`` / ``--no-cases`` skip those). ``make_cards`` gives tenants a reusable default
+saved card (used by bench_autocharge).
 """
 from __future__ import annotations
 
@@ -50,7 +56,8 @@ def ensure_catalogue() -> dict:
     return plans
 
 
-def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int = 7) -> dict:
+def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int = 7, payments: bool = True,
+              cases: bool = True) -> dict:
     from accounts.models import Tenant
     from invoicing.models import Invoice
     from subscriptions.models import Subscription, SubscriptionItem
@@ -94,7 +101,9 @@ def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int 
             start, end = period_for(sid)
             periods[sid] = (start, end)
             sub_of_tenant[tid] = sid
-            yield {"id": sid, "tenant_id": tid, "plan_id": plan.id, "status": "active", "currency": plan.currency,
+            created = dt.datetime.combine(today - dt.timedelta(days=rng.randint(31, 1500)), dt.time(), tzinfo=dt.timezone.utc)
+            yield {"created_at": created, "updated_at": created,
+                   "id": sid, "tenant_id": tid, "plan_id": plan.id, "status": "active", "currency": plan.currency,
                    "billing_anchor": start, "current_period_start": start, "current_period_end": end, "auto_renew": True}
 
     copy_rows(Subscription, sub_rows())
@@ -109,6 +118,9 @@ def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int 
     statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
     tenant_list = list(tenant_ids)
     year_seq: dict[int, int] = {}
+    paid_rows: list[tuple] = []  # (invoice id, tenant id, number, total, currency, paid at)
+    overdue_rows: list[tuple] = []  # (invoice id, tenant id, due date, total, currency)
+    utc = dt.timezone.utc
 
     def invoice_rows():
         for iid in invoice_ids:
@@ -127,7 +139,13 @@ def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int 
             due_amount = Decimal("0.00") if status in ("paid", "void", "draft") else total
             if status == "draft":
                 due_amount = total
-            yield {"id": iid, "tenant_id": tid, "subscription_id": None, "number": number, "status": status,
+            created = dt.datetime.combine(issue, dt.time(), tzinfo=utc) + dt.timedelta(seconds=rng.randint(0, 86399))
+            if status == "paid":
+                paid_rows.append((iid, tid, number, total, currency, created + dt.timedelta(days=rng.randint(0, 14))))
+            elif status == "overdue":
+                overdue_rows.append((iid, tid, issue + dt.timedelta(days=14), total, currency))
+            yield {"created_at": created, "updated_at": created,
+                   "id": iid, "tenant_id": tid, "subscription_id": None, "number": number, "status": status,
                    "currency": currency, "period_start": issue, "period_end": _add_month(issue),
                    "issue_date": None if status == "draft" else issue,
                    "due_date": issue + dt.timedelta(days=14), "subtotal": net, "tax": tax, "total": total,
@@ -138,12 +156,78 @@ def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int 
     copy_rows(Invoice, invoice_rows())
     figures["invoices_s"] = round(time.perf_counter() - started, 2)
 
+    if payments:
+        started = time.perf_counter()
+        figures["payments"] = make_payments(paid_rows)
+        figures["payments_s"] = round(time.perf_counter() - started, 2)
+    if cases:
+        started = time.perf_counter()
+        figures["dunning_cases"] = make_cases(overdue_rows, sub_of_tenant)
+        figures["dunning_cases_s"] = round(time.perf_counter() - started, 2)
+
     from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     figures.update(tenants=tenants, subscriptions=tenants, invoices=invoices, due_subscriptions=len(due))
     return figures
+
+
+def make_payments(paid_rows) -> int:
+    """One succeeded card payment (attempt 1) per paid invoice."""
+    from payments.models import Payment
+
+    ids = reserve_ids(Payment, len(paid_rows))
+
+    def rows():
+        for pid, (iid, tid, number, total, currency, paid_at) in zip(ids, paid_rows, strict=True):
+            yield {"id": pid, "tenant_id": tid, "invoice_id": iid, "amount": total, "currency": currency, "method": "card",
+                   "status": "succeeded", "reference": f"{number}-A1", "attempt": 1, "reason": "auto",
+                   "card_brand": "visa", "card_last4": "4081", "card_exp_month": 12, "card_exp_year": 2030,
+                   "gateway_response": "Approved", "raw_response": {}, "paid_at": paid_at,
+                   "received_at": paid_at.date(), "created_at": paid_at, "updated_at": paid_at}
+
+    return copy_rows(Payment, rows())
+
+
+def make_cases(overdue_rows, sub_of_tenant) -> int:
+    """One open dunning case per overdue invoice."""
+    from dunning.models import DunningCase, DunningPolicy
+
+    policy = DunningPolicy.objects.filter(is_default=True).first() or DunningPolicy.objects.create(name="Default")
+    ids = reserve_ids(DunningCase, len(overdue_rows))
+    utc = dt.timezone.utc
+
+    def rows():
+        for cid, (iid, tid, due, total, currency) in zip(ids, overdue_rows, strict=True):
+            opened = dt.datetime.combine(due, dt.time(9), tzinfo=utc)
+            yield {"id": cid, "tenant_id": tid, "invoice_id": iid, "subscription_id": sub_of_tenant.get(tid),
+                   "policy_id": policy.id, "status": "open", "step": 1, "retries_done": 0, "opened_by": "invoice_overdue",
+                   "failure_date": due, "due_date": due, "currency": currency, "next_action": "remind",
+                   "next_action_at": opened + dt.timedelta(days=3 + cid % 30), "opened_at": opened, "updated_at": opened}
+
+    return copy_rows(DunningCase, rows())
+
+
+def make_cards(tenant_ids, *, email_of=None) -> int:
+    """A reusable default saved card for each tenant (authorization codes encrypted like the app does)."""
+    from django.db import connection
+
+    from payments.models import PaymentMethod
+
+    field = PaymentMethod._meta.get_field("authorization_code")
+    tenant_ids = list(tenant_ids)
+    ids = reserve_ids(PaymentMethod, len(tenant_ids))
+
+    def rows():
+        for mid, tid in zip(ids, tenant_ids, strict=True):
+            code = f"AUTH_bench{tid:08d}"
+            yield {"id": mid, "tenant_id": tid, "authorization_code": field.get_db_prep_save(code, connection),
+                   "authorization_fingerprint": PaymentMethod.fingerprint(code),
+                   "email": email_of(tid) if email_of else f"billing{tid}@bench.example", "brand": "visa", "last4": "4081",
+                   "exp_month": 12, "exp_year": 2030, "bank": "Bench Bank", "reusable": True, "is_default": True}
+
+    return copy_rows(PaymentMethod, rows())
 
 
 def _add_month(day: dt.date) -> dt.date:
@@ -158,11 +242,14 @@ def main(argv=None) -> None:
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--due-subscriptions", type=int, default=0)
     parser.add_argument("--reset", action="store_true", help="Empty the domain tables first")
+    parser.add_argument("--no-payments", action="store_true", help="No payments for the paid invoices")
+    parser.add_argument("--no-cases", action="store_true", help="No dunning cases for the overdue invoices")
     args = parser.parse_args(argv)
     setup_django()
     if args.reset:
         reset()
-    figures = make_book(tenants=args.tenants, invoices=args.invoices, due_subscriptions=args.due_subscriptions)
+    figures = make_book(tenants=args.tenants, invoices=args.invoices, due_subscriptions=args.due_subscriptions,
+                        payments=not args.no_payments, cases=not args.no_cases)
     print(figures)
 
 

@@ -10,4 +10,10 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_role": None}
     items = [item for item in NAVIGATION if has_capability(user, item.capability) and item.available()]
+    # Items appended later by an app (e.g. "Dunning policy") join their section instead of opening a second
+    # heading of the same name at the bottom: sections keep the order of their first item, items their own.
+    first_seen = {}
+    for item in items:
+        first_seen.setdefault(item.section, len(first_seen))
+    items.sort(key=lambda item: first_seen[item.section])
     return {"nav_items": items, "user_role": role_of(user)}

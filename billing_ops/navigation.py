@@ -42,4 +42,5 @@ NAVIGATION = [
     NavItem("Payment config", "payments:config", CONFIGURE_PAYMENTS, section="admin"),
     NavItem("Audit log", "accounts:audit-log", VIEW_AUDIT, section="admin"),
 ]
-NAVIGATION.append(NavItem("Dunning policy", "dunning:policy", READ))
+# Dunning policy sits right under Dunning (inserted, so the sections stay contiguous for the layout).
+NAVIGATION.insert([i.url_name for i in NAVIGATION].index("dunning:queue") + 1, NavItem("Dunning policy", "dunning:policy", READ))

@@ -101,4 +101,9 @@ def _seek(keys: list[str], values: list, descending: bool) -> Q:
         for prior in range(index):
             clause &= Q(**{keys[prior]: values[prior]})
         condition |= clause
+    if len(keys) > 1:
+        # PostgreSQL cannot use the OR above as an index bound: it reads the index from its start and
+        # filters out every row before the cursor, so page N costs N pages. The redundant bound on
+        # the leading key (a <= x) makes it a range scan that starts at the cursor.
+        condition = Q(**{f"{keys[0]}__{op}e": values[0]}) & condition
     return condition

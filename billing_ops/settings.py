@@ -262,6 +262,7 @@ BILLING_PERIODIC_TASKS = {
     "analytics daily snapshot": {"task": "billing_ops.analytics.tasks.snapshot_daily", "schedule": crontab(minute=0, hour=3)},
     "analytics monthly snapshot": {"task": "billing_ops.analytics.tasks.snapshot_monthly", "schedule": crontab(minute=0, hour=4, day_of_month=1)},
     # Faults (issue 7): invoice emails whose task was lost while the broker was down.
+    "trial and renewal notices": {"task": "subscriptions.tasks.send_upcoming_notices", "schedule": crontab(minute=0, hour=9)},
     "invoice email sweep": {"task": "invoicing.tasks.sweep_unsent_invoice_emails", "schedule": crontab(minute="*/15")},
 }
 
@@ -283,3 +284,6 @@ LOGGING = {
 
 # Task modules outside an app's tasks.py (autodiscovery finds only those): analytics snapshots (issue 8).
 CELERY_IMPORTS = ("billing_ops.analytics.tasks",)
+
+# Auto-charge: charging threads per run, each with its own database connection (issue 7 benchmarks).
+PAYMENTS_AUTO_CHARGE_WORKERS = int(os.environ.get("PAYMENTS_AUTO_CHARGE_WORKERS", "16"))

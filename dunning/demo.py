@@ -29,9 +29,12 @@ HISTORY_MONTHS = [(1, "2500.00", True), (2, "1800.00", True), (2, "900.00", Fals
 
 def _own_invoice(tenant, number: int, total: Decimal, due: dt.date):
     from invoicing.models import Invoice, InvoiceLine
+    from subscriptions.models import Subscription
 
+    subscription = (Subscription.objects.filter(tenant=tenant, status__in=["active", "trialing", "past_due"], currency=tenant.currency)
+                    .order_by("pk").first())
     invoice = Invoice.objects.create(
-        tenant=tenant, currency=tenant.currency, status="issued", number=f"INV-{due.year}-9{number:05d}",
+        tenant=tenant, subscription=subscription, currency=tenant.currency, status="issued", number=f"INV-{due.year}-9{number:05d}",
         issue_date=due - dt.timedelta(days=14), due_date=due, subtotal=total, total=total, amount_due=total,
         issued_at=timezone.now(), memo="Demo invoice (dunning)",
     )

@@ -6,12 +6,13 @@ from billing_ops import filters as common
 from billing_ops.money import CURRENCY_CHOICES
 from dunning.models import ACTIVE_CASE_STATUSES, CaseStatus, DunningCase
 
-STATUS_CHOICES = [("active", "Open or suspended"), *CaseStatus.choices, ("all", "All")]
+STATUS_CHOICES = [("active", "Open or suspended"), *CaseStatus.choices, ("all", "All")]  # "" = screen default
 
 
 class DunningCaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label=None)
+    # The queue screen shows open and suspended cases unless asked; the API lists every case.
+    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="—")
     tenant = django_filters.NumberFilter(field_name="tenant_id")
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     step = django_filters.NumberFilter()
@@ -22,13 +23,6 @@ class DunningCaseFilter(django_filters.FilterSet):
     class Meta:
         model = DunningCase
         fields = ["q", "status", "tenant", "currency", "step", "next_action", "opened_from", "opened_to"]
-
-    def __init__(self, data=None, *args, **kwargs):
-        # Without a status filter the queue shows the cases still being chased.
-        if data is not None and not data.get("status"):
-            data = data.copy()
-            data["status"] = "active"
-        super().__init__(data, *args, **kwargs)
 
     def filter_status(self, queryset, name, value):
         if value == "active":

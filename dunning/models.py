@@ -1,11 +1,13 @@
 """Dunning: the policy, cases and their recovery log, the outbox to tenant deployments, notifications."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from billing_ops.fields import MoneyField
 from billing_ops.money import CURRENCY_CHOICES
@@ -33,6 +35,10 @@ class DunningPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Must equal dunning.selectors.FAR_FUTURE: the queue index is on exactly that expression.
+QUEUE_FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 
 class CaseStatus(models.TextChoices):
@@ -94,6 +100,10 @@ class DunningCase(models.Model):
             models.Index(fields=["tenant", "status"]),
             models.Index(fields=["-opened_at", "-id"]),
             models.Index(fields=["closed_at"]),
+            # The queue's default order (dunning.selectors: next action, never-planned last, then id) over
+            # active cases: without it every queue page sorted all active cases (250 ms at 80,000 cases).
+            models.Index(Coalesce("next_action_at", Value(QUEUE_FAR_FUTURE, output_field=models.DateTimeField())), F("id"),
+                         name="dunning_case_queue_next_at", condition=Q(status__in=["open", "suspended"])),
         ]
 
     def __str__(self) -> str:

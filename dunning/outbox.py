@@ -107,7 +107,7 @@ def outbox_write(*, tenant_id: int, event_type: str, data: dict, source_event_id
 def _claim(*, now, batch: int) -> list[OutboxEvent]:
     with transaction.atomic():
         rows = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
+            OutboxEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED])
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))

@@ -13,8 +13,14 @@ def recovery_panel(user):
     from dunning.metrics import recovery_metrics
     from dunning.models import DunningCase
 
+    from billing_ops.money import display
+
     metrics = recovery_metrics(cases=scope_to_user(DunningCase.objects.all(), user))
-    return {"title": "Payment recovery", "template": "dunning/panel_recovery.html", "metrics": metrics}
+    figures = []  # the same numbers as (label, value) pairs, for panels shown without their template
+    for chart in metrics["charts"]:
+        if chart["this_month"]:
+            figures.append((f"Recovered this month ({chart['currency']})", display(chart["this_month"]["recovered"], chart["currency"])))
+    return {"title": "Payment recovery", "template": "dunning/panel_recovery.html", "metrics": metrics, "figures": figures}
 
 
 @register_tenant_panel

@@ -117,7 +117,7 @@ def _record(case: DunningCase, *, kind: str, actor, number=None, outcome: str = 
 
 def _lock(case_or_pk) -> DunningCase:
     pk = getattr(case_or_pk, "pk", case_or_pk)
-    return DunningCase.objects.select_for_update().select_related("policy", "tenant", "invoice").get(pk=pk)
+    return DunningCase.objects.select_for_update(of=("self",)).select_related("policy", "tenant", "invoice").get(pk=pk)
 
 
 def notice_context(case: DunningCase, timeline: Timeline | None = None, **extra) -> dict:
@@ -171,9 +171,23 @@ def case_open(*, actor, invoice, opened_by: str, reason: str = "", payment_ref: 
         audit.record(actor=actor, action="dunning.case_opened", obj=case,
                      after={"invoice": invoice.pk, "opened_by": opened_by, "amount_at_risk": case.amount_at_risk, "reason": reason})
         events.emit("dunning.case_opened", actor=actor, case_id=case.pk, invoice_id=invoice.pk, tenant_id=case.tenant_id)
+        _mark_subscription_past_due(actor=actor, case=case)
         case = _lock(case)
         _send_due_steps(case, actor=actor, on=today())
     return case, True
+
+
+def _mark_subscription_past_due(*, actor, case: DunningCase) -> None:
+    """An active subscription with a case is past due (the subscriptions app's service, once merged)."""
+    from subscriptions.models import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
+
+    service = _call("subscriptions.services", "subscription_mark_past_due")
+    subscription = case.subscription
+    if service is None or subscription is None:
+        return
+    if SubscriptionStatus.PAST_DUE in SUBSCRIPTION_TRANSITIONS.get(subscription.status, ()) and \
+            subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
+        service(actor=actor, subscription=subscription, reason=f"Dunning case #{case.pk} opened")
 
 
 # --- Ladder -------------------------------------------------------------------------------------
@@ -188,7 +202,7 @@ def _send_step(case: DunningCase, *, actor, timeline: Timeline, manual: bool) ->
                   context=notice_context(case, timeline, step=event.number, step_label=event.label),
                   dedupe_key=f"dunning:{case.pk}:step:{event.number}")
     record = _record(case, kind=RecordKind.REMINDER, actor=actor, number=event.number,
-                     outcome=note.status, detail=f"{event.label} ({kind}, {event.channel}){' — sent by staff' if manual else ''}")
+                     outcome="queued" if note.status == NotificationStatus.PENDING else note.status, detail=f"{event.label} ({kind}, {event.channel}){' — sent by staff' if manual else ''}")
     case.step = event.number
     _refresh_next_action(case, timeline)
     case.save(update_fields=["step", "next_action", "next_action_at", "updated_at"])
@@ -373,6 +387,12 @@ def case_recover(*, actor, invoice_id: int, route: str = "") -> DunningCase | No
     with transaction.atomic():
         case = DunningCase.objects.select_for_update().filter(invoice_id=invoice_id).first()
         if case is None or case.status not in ACTIVE_CASE_STATUSES:
+            # No case to close (e.g. a written-off invoice paid after all): the tenant may still be due reactivation.
+            from invoicing.models import Invoice
+
+            tenant_id = Invoice.objects.filter(pk=invoice_id).values_list("tenant_id", flat=True).first()
+            if tenant_id:
+                tenant_reactivate_if_settled(actor=actor, tenant_id=tenant_id, settled_invoice_id=invoice_id)
             return case
         case = _lock(case)
         timeline = case_timeline(case)
@@ -465,4 +485,21 @@ def case_write_off(*, actor, case: DunningCase, reason: str) -> DunningCase:
         audit.record(actor=actor, action="dunning.case_written_off", obj=case, before={"status": previous},
                      after={"status": case.status}, reason=reason)
         events.emit("dunning.case_written_off", actor=actor, case_id=case.pk, tenant_id=case.tenant_id)
+    return case
+
+
+def case_close_uncollectible(*, actor, invoice_id, voided: bool) -> DunningCase | None:
+    """The invoice was voided or marked uncollectible: stop chasing it (written off).
+
+    After a void the tenant owes nothing for it, so a non-payment suspension may be lifted.
+    """
+    if not invoice_id:
+        return None
+    with transaction.atomic():
+        case = DunningCase.objects.select_for_update().filter(invoice_id=invoice_id).first()
+        if case is None or case.status not in ACTIVE_CASE_STATUSES:
+            return case
+        case = case_write_off(actor=actor, case=case, reason="Invoice voided" if voided else "Invoice marked uncollectible")
+        if voided:
+            tenant_reactivate_if_settled(actor=actor, tenant_id=case.tenant_id, settled_invoice_id=invoice_id)
     return case

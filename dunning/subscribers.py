@@ -55,6 +55,13 @@ def recover_case_on_invoice_paid(event: Event) -> None:
                               route=str(event.payload.get("route") or "payment"))
 
 
+@subscribe("invoice.voided", "invoice.uncollectible")
+def close_case_when_nothing_is_collectible(event: Event) -> None:
+    """A voided invoice is no debt (the tenant may be reactivated); an uncollectible one is written off."""
+    services.case_close_uncollectible(actor=services.dunning_actor(), invoice_id=event.payload.get("invoice_id"),
+                                      voided=event.name == "invoice.voided")
+
+
 @subscribe("credit_note.approved")
 def recover_case_on_credit(event: Event) -> None:
     """Belt and braces: a credit that clears the invoice also emits invoice.paid (CONTRACT)."""

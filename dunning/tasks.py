@@ -75,7 +75,7 @@ def payment_methods_in_order(case: DunningCase) -> list:
 
 def _claim_retry(case_pk: int, number: int, now) -> DunningCase | None:
     with transaction.atomic():
-        case = (DunningCase.objects.select_for_update(skip_locked=True)
+        case = (DunningCase.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=case_pk, status__in=ACTIVE_CASE_STATUSES, retries_done=number - 1)
                 .filter(Q(retry_claimed_at__isnull=True) | Q(retry_claimed_at__lt=now - RETRY_LEASE))
                 .select_related("policy", "invoice", "tenant").first())

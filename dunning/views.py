@@ -59,12 +59,21 @@ class CaseDetailView(CapabilityRequiredMixin, TemplateView):
         done_retries, step = case.retries_done, case.step
         planned = []
         closed = not case.is_active
+        records = selectors.case_records(case=case)
+        # Steps passed over by an early suspension are recorded as skipped: show them so, not as done.
+        skipped_steps = {r.number for r in records if r.kind == "reminder" and r.outcome == "skipped"}
         for event in timeline.events:
             done = (event.kind == "retry" and event.number <= done_retries) or (event.kind == "reminder" and event.number <= step) \
                 or (event.kind == "suspension" and case.suspended_at is not None)
-            planned.append({"event": event, "state": "done" if done else ("canceled" if closed else "planned")})
+            if done and event.kind == "reminder" and event.number in skipped_steps:
+                state = "skipped"
+            else:
+                state = "done" if done else ("canceled" if closed else "planned")
+            planned.append({"event": event, "state": state})
+        next_step = timeline.reminders[step] if step < len(timeline.reminders) else None
+        can_remind = case.is_active and next_step is not None and (case.status == "suspended" or not next_step.at_suspension)
         context.update(
-            case=case, timeline=timeline, planned=planned, records=selectors.case_records(case=case),
+            case=case, timeline=timeline, planned=planned, next_step=next_step, can_remind=can_remind, records=records,
             notices=selectors.case_notifications(case=case), history=object_history(obj=case),
             can_write=has_capability(self.request.user, WRITE), suspend_form=SuspendForm(), write_off_form=WriteOffForm(),
         )

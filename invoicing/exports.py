@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -32,6 +33,8 @@ def _cell(value):
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value  # a spreadsheet must not run a tenant name as a formula
     return str(value)  # Decimals keep their places: "31.44"
 
 
@@ -41,11 +44,15 @@ def csv_rows(queryset):
     yield writer.writerow([name for name, _ in CSV_COLUMNS])
     rows = queryset.order_by("-created_at", "-id").values_list(*[field for _, field in CSV_COLUMNS])
     buffer = []
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        buffer.append(writer.writerow([_cell(value) for value in row]))
-        if len(buffer) >= 500:  # ~60 KB per chunk: fewer, larger writes to the socket
-            yield "".join(buffer)
-            buffer = []
+    # Inside a transaction the server-side cursor is declared WITHOUT HOLD and streams: in autocommit
+    # Django declares it WITH HOLD, and PostgreSQL then runs the whole query and stores every row
+    # (1,000,000 invoices) before the first one is sent. A read-only transaction for the download.
+    with transaction.atomic():
+        for row in rows.iterator(chunk_size=CHUNK_SIZE):
+            buffer.append(writer.writerow([_cell(value) for value in row]))
+            if len(buffer) >= 500:  # ~60 KB per chunk: fewer, larger writes to the socket
+                yield "".join(buffer)
+                buffer = []
     if buffer:
         yield "".join(buffer)
 

@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
 from billing_ops import filters as common
 from billing_ops.money import CURRENCY_CHOICES
-from invoicing.models import CreditNote, CreditNoteStatus, CreditResolution, Invoice, InvoiceStatus
+from invoicing.models import (
+    CreditNote,
+    CreditNoteStatus,
+    CreditResolution,
+    Invoice,
+    InvoiceStatus,
+)
 
 
 def _visible_tenants(request):
@@ -23,14 +30,14 @@ def _visible_tenants(request):
 class InvoiceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
-    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant")
+    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant", widget=common.TenantSelect)
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     issued_from = common.date_from("issue_date", "Issued from")
     issued_to = common.date_to("issue_date", "Issued to")
     due_from = common.date_from("due_date", "Due from")
     due_to = common.date_to("due_date", "Due to")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue",
-                                           widget=django_filters.widgets.BooleanWidget())
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue", widget=forms.Select(
+        choices=[("", "Any"), ("true", "Overdue only"), ("false", "Not overdue")]))
     amount_min = django_filters.NumberFilter(field_name="total", lookup_expr="gte", label="Total ≥")
     amount_max = django_filters.NumberFilter(field_name="total", lookup_expr="lte", label="Total ≤")
 
@@ -57,7 +64,7 @@ class CreditNoteFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=CreditNoteStatus.choices)
     resolution = django_filters.ChoiceFilter(choices=CreditResolution.choices)
-    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant")
+    tenant = django_filters.ModelChoiceFilter(queryset=_visible_tenants, label="Tenant", widget=common.TenantSelect)
     invoice = django_filters.NumberFilter(field_name="invoice_id", label="Invoice id")
     created_from = common.date_from("created_at__date", "Created from")
     created_to = common.date_to("created_at__date", "Created to")

@@ -49,7 +49,7 @@ class ReasonForm(forms.Form):
 class CreditNoteForm(forms.Form):
     mode = forms.ChoiceField(choices=[("amount", "An amount (spread over the lines)"), ("lines", "Whole lines")], initial="amount")
     amount = forms.DecimalField(required=False, min_value=Decimal("0.01"), max_digits=18, decimal_places=2)
-    lines = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    lines = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple(attrs={"style": "width:auto"}))
     reason = forms.CharField(max_length=255)
     resolution = forms.ChoiceField(choices=CreditResolution.choices, initial=CreditResolution.REDUCE_DUE)
 

@@ -1,8 +1,9 @@
 """Invoice generation: one invoice per (subscription, period start), issued as soon as it exists.
 
 For every subscription whose current period has begun and has no invoice for it, build the lines
-(plan and add-ons priced by ``subscriptions.pricing``, uninvoiced ``PendingProration`` rows as
-``proration`` lines), apply the coupon and the tenant's account credit through the amount engine,
+(plan and add-ons priced by ``subscriptions.pricing`` — prorated when a calendar cycle's first period
+is short —, the previous period's usage in arrears from ``subscriptions.usage``, uninvoiced
+``PendingProration`` rows as ``proration`` lines), apply the coupon and the tenant's account credit through the amount engine,
 create and issue the invoice. Safe to run twice or at once: each subscription is handled in its own
 transaction under its row lock, re-checked after the lock, and the unique constraint on
 (subscription, period_start) is the last word. Batched by id so it resumes after a crash.
@@ -97,21 +98,69 @@ def _item_line(item, subscription) -> dict:
             "kind": "plan" if item.kind == "base" else "add_on"}
 
 
-def _coupon_discount(subscription, charges: Decimal):
-    """The coupon's discount for this cycle (or None), and whether it counts a cycle."""
+def _active_coupon(subscription):
+    """The coupon still discounting this period: the subscriptions app's rule when available."""
+    try:
+        from subscriptions.selectors import active_coupon
+    except ImportError:  # pragma: no cover - subscriptions ships with the project
+        active_coupon = None
+    if active_coupon is not None:
+        return active_coupon(subscription)
     coupon = subscription.coupon
-    if coupon is None or not coupon.active:
+    if coupon is None:
         return None
     used = subscription.coupon_cycles_used
-    if coupon.duration == "once" and used >= 1:
+    if (coupon.duration == "once" and used >= 1) or (coupon.duration == "repeating" and used >= (coupon.duration_cycles or 0)):
         return None
-    if coupon.duration == "repeating" and used >= (coupon.duration_cycles or 0):
+    return coupon
+
+
+def _coupon_discount(subscription, charges: Decimal):
+    """The coupon's discount for this period as an engine Discount, or None.
+
+    ``coupon_cycles_used`` belongs to the subscriptions app (its renewal task counts completed periods),
+    so generation only reads it.
+    """
+    coupon = _active_coupon(subscription)
+    if coupon is None or not coupon.active:
         return None
     if coupon.kind == "percent" and coupon.percent_off is not None:
         return engine.Discount(percent=coupon.percent_off)
     if coupon.kind == "amount" and coupon.amount_off is not None and coupon.currency == subscription.currency:
         return engine.Discount(amount=min(coupon.amount_off, charges))
     return None
+
+
+def _usage_lines(subscription) -> tuple[list[dict], list[tuple]]:
+    """Usage is billed in arrears: the closed previous period's usage lines (subscriptions.usage)."""
+    try:
+        from subscriptions.usage import usage_lines_for_previous_period
+    except ImportError:
+        return [], []
+    lines, period = usage_lines_for_previous_period(subscription=subscription)
+    return list(lines), [period or (None, None)] * len(lines)
+
+
+def _short_first_period(subscription, period_start, period_end):
+    """For a calendar cycle the first period may be shorter than a full one (a start on the 16th of a
+    monthly plan runs to the 1st). Returns the full period's start when it is, else None."""
+    from subscriptions.periods import add_interval
+
+    if getattr(subscription.plan, "billing_cycle", "anniversary") != "calendar":
+        return None
+    full_start = add_interval(period_end, subscription.plan.interval, -1)
+    return full_start if full_start < period_start else None
+
+
+def _prorated(line: dict, *, currency: str, full_start, period_start, period_end) -> dict:
+    """A plan/add-on line charged for the days of a short first period only (CONTRACT §6 proration)."""
+    from subscriptions.proration import prorate
+
+    amount = engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal
+    part = prorate(amount=amount, currency=currency, period_start=full_start, period_end=period_end, change_date=period_start)
+    last = period_end - dt.timedelta(days=1)
+    return {**line, "quantity": Decimal(1), "unit_price": part,
+            "description": f"{line['description']} (prorated {period_start:%d %b} – {last:%d %b %Y})"}
 
 
 def _gross(amount: Decimal, rate: Decimal, currency: str) -> Decimal:
@@ -145,9 +194,16 @@ def invoice_generate_for_subscription(*, actor, subscription_id: int, today: dt.
 
         lines, periods = [], []
         items = sorted(subscription.items.select_related("price__product"), key=lambda i: (i.kind != "base", i.pk))
+        full_start = _short_first_period(subscription, period_start, period_end)
         for item in items:
-            lines.append(_item_line(item, subscription))
+            line = _item_line(item, subscription)
+            if full_start is not None:
+                line = _prorated(line, currency=currency, full_start=full_start, period_start=period_start, period_end=period_end)
+            lines.append(line)
             periods.append((period_start, period_end))
+        usage_lines, usage_periods = _usage_lines(subscription)
+        lines += usage_lines
+        periods += usage_periods
         prorations = list(PendingProration.objects.select_for_update().filter(
             subscription=subscription, invoiced_at__isnull=True, currency=currency).order_by("id"))
         charges = sum((engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal for line in lines), ZERO)
@@ -195,7 +251,41 @@ def invoice_generate_for_subscription(*, actor, subscription_id: int, today: dt.
                                  reason=f"Downgrade credit beyond invoice {period_start:%Y-%m-%d}",
                                  source_type="subscriptions.subscription", source_id=str(subscription.pk))
             PendingProration.objects.filter(pk__in=[p.pk for p in prorations if p.amount < 0]).update(invoiced_at=now)
-        if discount is not None:
-            Subscription.objects.filter(pk=subscription.pk).update(coupon_cycles_used=subscription.coupon_cycles_used + 1)
         invoice = invoice_issue(actor=actor, invoice=invoice)
+    return invoice
+
+
+def invoice_add_proration_lines(*, actor, subscription, issue: bool = True) -> Invoice | None:
+    """Invoice a subscription's uninvoiced prorations now (e.g. an upgrade charged immediately) instead
+    of waiting for the next period's invoice. The invoice has no period_start, so it never takes the
+    period's place under the (subscription, period_start) constraint. Net credits become account credit.
+    Returns None when nothing is pending. Optional hook for the subscriptions app (call it lazily)."""
+    from accounts.services import tenant_credit_adjust
+    from invoicing.services import invoice_create, invoice_issue
+    from subscriptions.models import PendingProration, Subscription
+
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription.pk)
+        rows = list(PendingProration.objects.select_for_update().filter(
+            subscription=subscription, invoiced_at__isnull=True, currency=subscription.currency).order_by("id"))
+        if not rows:
+            return None
+        now = timezone.now()
+        gross = sum((_gross(r.amount, r.tax_rate, subscription.currency) for r in rows), ZERO)
+        if gross <= 0:
+            if gross < 0:
+                tenant_credit_adjust(actor=actor, tenant=subscription.tenant, amount=-gross, reason="Credit for a subscription change",
+                                     source_type="subscriptions.subscription", source_id=str(subscription.pk))
+            PendingProration.objects.filter(pk__in=[r.pk for r in rows]).update(invoiced_at=now)
+            return None
+        lines = [{"description": r.description, "quantity": Decimal(1), "unit_price": r.amount, "tax_rate": r.tax_rate, "kind": "proration"}
+                 for r in rows]
+        invoice = invoice_create(actor=actor, tenant=subscription.tenant, currency=subscription.currency, lines=lines,
+                                 subscription=subscription, line_periods=[(r.period_start, r.period_end) for r in rows],
+                                 memo="Prorated charges for a change to your subscription")
+        for row, line in zip(rows, invoice.lines.order_by("position", "id"), strict=True):
+            row.invoiced_at, row.invoice_line = now, line
+            row.save(update_fields=["invoiced_at", "invoice_line"])
+        if issue:
+            invoice = invoice_issue(actor=actor, invoice=invoice)
     return invoice

@@ -107,7 +107,8 @@ class InvoiceLine(models.Model):
     kind = models.CharField(max_length=16, choices=LineKind.choices, default=LineKind.MANUAL)
     description = models.CharField(max_length=255)
     quantity = models.DecimalField(max_digits=18, decimal_places=4, default=1)
-    unit_price = MoneyField()
+    # Finer than the minor unit for usage prices (0.0035 per call); the line amount is rounded.
+    unit_price = models.DecimalField(max_digits=18, decimal_places=6, default=0)
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0, help_text="Percentage")
     amount = MoneyField(help_text="quantity × unit price, rounded")
     discount_share = MoneyField()

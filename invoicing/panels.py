@@ -30,3 +30,19 @@ def recent_invoices_tenant_panel(tenant, user):
         return None
     return {"title": "Invoices", "template": "invoicing/_tenant_invoices.html", "invoices": tenant_recent_invoices(tenant=tenant),
             "tenant": tenant}
+
+
+def receivables_dashboard_panel(user):
+    """Dashboard: what is open and overdue, per currency (one grouped query)."""
+    from django.db.models import Count, Q, Sum
+
+    from billing_ops.access import READ, has_capability
+    from invoicing.models import InvoiceStatus
+    from invoicing.selectors import invoice_list
+
+    if not has_capability(user, READ):
+        return None
+    rows = (invoice_list(user=user).filter(status__in=(InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)).order_by().values("currency")
+            .annotate(open=Sum("amount_due"), overdue=Sum("amount_due", filter=Q(status=InvoiceStatus.OVERDUE)),
+                      late=Count("id", filter=Q(status=InvoiceStatus.OVERDUE))).order_by("currency"))
+    return {"title": "Receivables", "template": "invoicing/_receivables_panel.html", "rows": list(rows)}

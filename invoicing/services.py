@@ -21,7 +21,13 @@ from billing_ops import events
 from billing_ops.access import WRITE, require_capability
 from billing_ops.actors import actor_user
 from billing_ops.errors import TransitionNotAllowed, ValidationFailed
-from billing_ops.money import CURRENCY_EXPONENTS, ZERO, has_valid_places, quantize, to_decimal
+from billing_ops.money import (
+    CURRENCY_EXPONENTS,
+    ZERO,
+    has_valid_places,
+    quantize,
+    to_decimal,
+)
 from billing_ops.state import check_transition
 from invoicing import amounts as engine
 from invoicing.models import (
@@ -170,6 +176,11 @@ def next_document_number(*, prefix: str, year: int) -> str:
 AMOUNT_FIELDS = ["subtotal", "discount", "credit_applied", "tax", "total", "amount_due"]
 
 
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 def _parse_lines(lines: Sequence) -> list[engine.LineInput]:
     """Dicts or LineInputs → engine inputs; a malformed line is a 400 naming the line."""
     parsed = []
@@ -191,6 +202,11 @@ def _parse_lines(lines: Sequence) -> list[engine.LineInput]:
             continue
         if not parsed[-1].description:
             errors[f"lines.{index}.description"] = ["required"]
+        # What the line columns can hold exactly (quantity 4 places, unit price 6).
+        if _places(parsed[-1].quantity) > 4:
+            errors[f"lines.{index}.quantity"] = ["at most 4 decimal places"]
+        if _places(parsed[-1].unit_price) > 6:
+            errors[f"lines.{index}.unit_price"] = ["at most 6 decimal places"]
     if errors:
         raise ValidationFailed("Some invoice lines are not valid.", fields=errors)
     return parsed
@@ -321,7 +337,7 @@ def invoice_issue(*, actor, invoice: Invoice) -> Invoice:
     """
     require_capability(actor, WRITE)
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=invoice.pk)
         check_transition(table=INVOICE_TRANSITIONS, current=invoice.status, target=InvoiceStatus.ISSUED, label="invoice")
         before = audit.snapshot(invoice, ["status", "number", "issue_date", "due_date"])
         today = timezone.localdate()
@@ -379,7 +395,7 @@ def invoice_void(*, actor, invoice: Invoice, reason: str) -> Invoice:
     if not (reason or "").strip():
         raise ValidationFailed("A reason is required to void an invoice.", fields={"reason": ["required"]})
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("tenant").get(pk=invoice.pk)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=invoice.pk)
         check_transition(table=INVOICE_TRANSITIONS, current=invoice.status, target=InvoiceStatus.VOID, label="invoice")
         if invoice.amount_paid > 0 or invoice.amount_credited > 0:
             raise TransitionNotAllowed("Payments or credit notes were applied to this invoice; issue a credit note instead of voiding it.",
@@ -532,12 +548,17 @@ def credit_note_approve(*, actor, credit_note):
        (``credit_note.refund_requested``) that the payments app executes and records with
        ``invoice_record_refund`` (which raises amount_credited and amount_refunded together).
 
-    A note with nothing left to refund is ``applied`` at once; a pending refund keeps it ``approved``.
+    The note answers ``approved`` (CONTRACT §10) with its effects already booked; ``applied_at`` says when
+    the credit was fully applied (at once, or when a pending refund is processed).
     """
-    from invoicing.models import CREDIT_NOTE_TRANSITIONS, CreditNote, CreditNoteStatus, CreditResolution
-
     from billing_ops.access import APPROVE
     from billing_ops.errors import PermissionDenied
+    from invoicing.models import (
+        CREDIT_NOTE_TRANSITIONS,
+        CreditNote,
+        CreditNoteStatus,
+        CreditResolution,
+    )
 
     require_capability(actor, APPROVE)
     with transaction.atomic():
@@ -546,7 +567,7 @@ def credit_note_approve(*, actor, credit_note):
         approver = actor_user(actor)
         if settings.CREDIT_NOTE_REQUIRE_DIFFERENT_APPROVER and approver is not None and approver.pk == note.created_by_id:
             raise PermissionDenied("A credit note must be approved by someone other than its creator.", code="same_approver")
-        invoice = Invoice.objects.select_for_update().select_related("tenant").get(pk=note.invoice_id)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=note.invoice_id)
         if invoice.status not in CREDITABLE_INVOICE_STATUSES:
             raise TransitionNotAllowed(f"Invoice {invoice} is {invoice.status}; it can no longer be credited.", code="invoice_not_creditable")
         to_due = min(note.total, invoice.amount_due)
@@ -579,8 +600,7 @@ def credit_note_approve(*, actor, credit_note):
         if to_refund > 0:
             note.refund_status = "pending"
         else:
-            check_transition(table=CREDIT_NOTE_TRANSITIONS, current=note.status, target=CreditNoteStatus.APPLIED, label="credit note")
-            note.status, note.applied_at = CreditNoteStatus.APPLIED, now
+            note.applied_at = now
         note.save()
         audit.record(actor=actor, action="credit_note.approved", obj=note, before=before,
                      after={**audit.snapshot(note, ["status", "number", "applied_to_due", "applied_to_credit", "refund_amount", "refund_status"])})
@@ -594,9 +614,10 @@ def credit_note_approve(*, actor, credit_note):
 
 
 def credit_note_refund_processed(*, actor, credit_note, reference: str = ""):
-    """The payments app's call once the gateway refund of a credit note succeeded: records the refund
-    on the invoice (``invoice_record_refund``) and marks the note ``applied``. Safe to call twice."""
-    from invoicing.models import CREDIT_NOTE_TRANSITIONS, CreditNote, CreditNoteStatus
+    """Settle a credit note's refund outside the gateway (e.g. paid back by bank transfer): records the
+    refund on the invoice (``invoice_record_refund``) and sets ``applied_at``. Safe to call twice.
+    Gateway refunds are recorded by the payments app and followed by ``credit_note_refund_outcome``."""
+    from invoicing.models import CreditNote, CreditNoteStatus
 
     require_capability(actor, WRITE)
     with transaction.atomic():
@@ -606,10 +627,48 @@ def credit_note_refund_processed(*, actor, credit_note, reference: str = ""):
         if note.status != CreditNoteStatus.APPROVED or note.refund_status not in ("pending", "processing", "failed"):
             raise TransitionNotAllowed(f"Credit note {note} has no refund waiting.", code="no_pending_refund")
         invoice_record_refund(actor=actor, invoice=note.invoice, amount=note.refund_amount, reference=reference or str(note))
-        check_transition(table=CREDIT_NOTE_TRANSITIONS, current=note.status, target=CreditNoteStatus.APPLIED, label="credit note")
-        note.refund_status, note.status, note.applied_at = "processed", CreditNoteStatus.APPLIED, timezone.now()
-        note.save(update_fields=["refund_status", "status", "applied_at", "updated_at"])
+        note.refund_status, note.applied_at = "processed", timezone.now()
+        note.save(update_fields=["refund_status", "applied_at", "updated_at"])
         audit.record(actor=actor, action="credit_note.refunded", obj=note, after={"refund_status": "processed", "reference": reference})
+    return note
+
+
+def _refunded_through_gateway(note) -> Decimal | None:
+    """What the payments app has refunded for this note so far (None when it is not installed)."""
+    from django.apps import apps
+
+    try:
+        refund_model = apps.get_model("payments", "Refund")
+    except LookupError:
+        return None
+    from django.db.models import Sum
+
+    return refund_model.objects.filter(credit_note_id=note.pk, status="processed").aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def credit_note_refund_outcome(*, actor, credit_note_id: int, succeeded: bool, reason: str = ""):
+    """Follow a gateway refund of a credit note (called from the ``payment.refunded`` /
+    ``payment.refund_failed`` subscriber). Does not touch the invoice: payments records the money.
+    ``processed`` (and ``applied_at``) once everything the note refunds has been processed."""
+    from invoicing.models import CreditNote
+
+    require_capability(actor, WRITE)
+    with transaction.atomic():
+        note = CreditNote.objects.select_for_update().filter(pk=credit_note_id).first()
+        if note is None or note.refund_status in ("", "processed") or note.refund_amount <= 0:
+            return note
+        before = {"refund_status": note.refund_status}
+        if succeeded:
+            done = _refunded_through_gateway(note)
+            if done is None or done >= note.refund_amount:
+                note.refund_status, note.applied_at = "processed", timezone.now()
+            else:
+                note.refund_status = "processing"
+        else:
+            note.refund_status = "failed"
+        note.save(update_fields=["refund_status", "applied_at", "updated_at"])
+        audit.record(actor=actor, action=f"credit_note.refund_{note.refund_status}", obj=note, before=before,
+                     after={"refund_status": note.refund_status}, reason=reason)
     return note
 
 
@@ -644,3 +703,10 @@ def credit_note_void(*, actor, credit_note, reason: str):
         audit.record(actor=actor, action="credit_note.voided", obj=note, before={"status": "draft"}, after={"status": "void"}, reason=reason)
         events.emit("credit_note.voided", actor=actor, credit_note_id=note.pk, invoice_id=note.invoice_id, tenant_id=note.tenant_id)
     return note
+
+
+def invoice_add_proration_lines(*, actor, subscription, issue: bool = True):
+    """Agreed cross-app name (see ``invoicing.generation.invoice_add_proration_lines``)."""
+    from invoicing.generation import invoice_add_proration_lines as add
+
+    return add(actor=actor, subscription=subscription, issue=issue)

@@ -8,10 +8,18 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing_ops.access import APPROVE, READ, WRITE, CapabilityRequiredMixin, has_capability, visible_tenants
+from billing_ops.access import (
+    APPROVE,
+    READ,
+    WRITE,
+    CapabilityRequiredMixin,
+    has_capability,
+    visible_tenants,
+)
 from billing_ops.errors import ApplicationError
 from billing_ops.forms import apply_application_error
 from billing_ops.views import ListScreen
@@ -49,7 +57,7 @@ class InvoiceListView(ListScreen):
         query = self.request.GET.copy()
         for key in ("cursor", "sort"):
             query.pop(key, None)
-        context.update(can_write=has_capability(self.request.user, WRITE), export_query=query.urlencode(), today=dt.date.today())
+        context.update(can_write=has_capability(self.request.user, WRITE), export_query=query.urlencode(), today=timezone.localdate())
         return context
 
 

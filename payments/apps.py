@@ -8,7 +8,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         # Event subscribers (credit_note.refund_requested) register on import.
-        from payments.services import refunds  # noqa: F401
         from payments import panels
+        from payments.services import refunds  # noqa: F401
 
         panels.register()

@@ -3,19 +3,17 @@ the registry) the invoice page."""
 from __future__ import annotations
 
 from billing_ops.access import READ, WRITE, has_capability
-from billing_ops.soft_cache import cache_get
 
 
 def dashboard_panel(user) -> dict | None:
     if not has_capability(user, READ):
         return None
     from payments import selectors
-    from payments.services.charging import LAST_RUN_CACHE_KEY
 
     return {
         "title": "Payments",
         "template": "payments/panels/dashboard.html",
-        "last_run": cache_get(LAST_RUN_CACHE_KEY),
+        "last_run": selectors.last_auto_charge_run(),
         "review_count": selectors.webhook_review_count(),
         "can_write": has_capability(user, WRITE),
     }

@@ -33,3 +33,12 @@ def webhook_review_list():
 
 def webhook_review_count() -> int:
     return webhook_review_list().count()
+
+
+def last_auto_charge_run() -> dict | None:
+    """Totals of the latest auto-charge run (charged, failed, pending, skipped, errors, finished_at)."""
+    from billing_ops.models import DomainEvent
+    from payments.services.charging import AUTO_CHARGE_RUN_EVENT
+
+    record = DomainEvent.objects.filter(name=AUTO_CHARGE_RUN_EVENT).order_by("-created_at").first()
+    return record.payload if record else None

@@ -9,8 +9,11 @@ from billing_ops.queue import DB_RETRY
 
 @shared_task(name="payments.tasks.process_webhook_event", **DB_RETRY)
 def process_webhook_event(event_id: int) -> str:
+    from payments.models import WebhookEvent
     from payments.services.webhooks import webhook_process
 
+    if not WebhookEvent.objects.filter(pk=event_id).exists():
+        return "missing"
     return webhook_process(event_id=event_id).status
 
 

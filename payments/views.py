@@ -19,14 +19,17 @@ from billing_ops.access import (
 )
 from billing_ops.errors import ApplicationError
 from billing_ops.forms import apply_application_error
-from billing_ops.soft_cache import cache_get
 from billing_ops.views import ListScreen
 from invoicing.models import Invoice
 from payments import selectors, services
 from payments.filters import PaymentFilter, WebhookEventFilter
-from payments.forms import ManualPaymentForm, PaystackConfigForm, RefundForm, ResolveForm
+from payments.forms import (
+    ManualPaymentForm,
+    PaystackConfigForm,
+    RefundForm,
+    ResolveForm,
+)
 from payments.models import PaymentMethod, PaystackConfig, WebhookEvent
-from payments.services.charging import LAST_RUN_CACHE_KEY
 
 
 def invoice_url(invoice_id) -> str:
@@ -55,10 +58,12 @@ class PaymentListView(ListScreen):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        review_items = list(selectors.webhook_review_list()[:6])
         context.update(
-            review_count=selectors.webhook_review_count(),
+            review_items=review_items[:5],
+            review_count=selectors.webhook_review_count() if len(review_items) > 5 else len(review_items),
             can_write=has_capability(self.request.user, WRITE),
-            last_run=cache_get(LAST_RUN_CACHE_KEY),
+            last_run=selectors.last_auto_charge_run(),
         )
         return context
 

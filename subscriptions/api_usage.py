@@ -58,7 +58,7 @@ class UsageEventsApi(APIView):
             result = results[0]
             if result.error:
                 return Response({"error": result.error}, status=result.status)
-            return Response({**result.as_dict(), "id": getattr(result.event, "pk", None)}, status=result.status)
+            return Response({**result.as_dict(), "id": result.id}, status=result.status)
         counts = {"created": 0, "duplicate": 0, "rejected": 0}
         for result in results:
             counts[result.result] += 1

@@ -154,3 +154,7 @@ def seed(ctx: dict) -> None:
     stdout = ctx.get("stdout")
     if stdout is not None:
         stdout.write(f"    {len(plans)} plans, {len(coupons)} coupons, {len(created)} subscriptions")
+    # Metered usage for the live subscriptions (issue 8): meters, prices and a period of events.
+    from subscriptions import usage_demo
+
+    usage_demo.seed(ctx)

@@ -21,7 +21,7 @@ class SubscriptionFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=SubscriptionStatus.choices)
     plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.order_by("name"))
-    tenant = django_filters.ModelChoiceFilter(queryset=_tenants)
+    tenant = django_filters.ModelChoiceFilter(queryset=_tenants, widget=common.TenantSelect)
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     renews_from = common.date_from("current_period_end", "Renews from")
     renews_to = common.date_to("current_period_end", "Renews to")

@@ -116,6 +116,19 @@ class Coupon(models.Model):
     class Meta:
         ordering = ["code"]
 
+    @property
+    def redeemable_status(self) -> str:
+        """What staff need to know at a glance: active, expired, used up or inactive."""
+        from django.utils import timezone
+
+        if not self.active:
+            return "inactive"
+        if self.expires_at and self.expires_at <= timezone.now():
+            return "expired"
+        if self.max_redemptions is not None and self.times_redeemed >= self.max_redemptions:
+            return "used up"
+        return "active"
+
     def __str__(self) -> str:
         return self.code
 

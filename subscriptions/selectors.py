@@ -239,3 +239,51 @@ def renewals_within(*, days: int, user, on: date | None = None) -> list[Renewal]
 
 def visible_tenant_ids(*, user):
     return visible_tenants(user).values("pk")
+
+
+# --- For invoice generation (the invoicing app) -------------------------------------------------
+
+@dataclass(frozen=True)
+class BillableLine:
+    """One invoice line for a subscription period: ``quantity × unit_price == amount`` exactly."""
+
+    kind: str  # "plan" | "add_on" (invoicing.models.LineKind values)
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    tax_rate: Decimal
+    price_id: int
+
+
+def subscription_billable_lines(*, subscription: Subscription) -> list[BillableLine]:
+    """The recurring lines of ``subscription``'s current period, priced by each price's model.
+
+    Per-unit prices whose unit price is exact in the currency keep quantity and unit price; every
+    other model (flat, tiered, volume, package, sub-minor unit prices) is one line of quantity 1 at
+    the computed amount, with the quantity in the description, so quantity × unit price is exact.
+    """
+    from subscriptions.models import ItemKind, PricingModel
+    from subscriptions.services import price_amount
+
+    from billing_ops.money import has_valid_places
+
+    lines = []
+    period = f"{subscription.current_period_start:%Y-%m-%d} to {subscription.current_period_end:%Y-%m-%d}"
+    for item in subscription.items.all():
+        price = item.price
+        amount = price_amount(price, item.quantity)
+        kind = "plan" if item.kind == ItemKind.BASE else "add_on"
+        qty_text = f"{item.quantity.normalize():f}"
+        if (price.pricing_model == PricingModel.PER_UNIT and has_valid_places(price.unit_amount, subscription.currency)
+                and quantize(item.quantity * price.unit_amount, subscription.currency) == item.quantity * price.unit_amount):
+            lines.append(BillableLine(kind, f"{price} ({period})", item.quantity, price.unit_amount, amount, price.tax_rate, price.pk))
+        else:
+            label = f"{price}" + ("" if price.pricing_model == PricingModel.FLAT and item.quantity == 1 else f" × {qty_text}")
+            lines.append(BillableLine(kind, f"{label} ({period})", Decimal("1"), amount, amount, price.tax_rate, price.pk))
+    return lines
+
+
+def uninvoiced_prorations(*, subscription: Subscription):
+    """Pending proration rows not yet on an invoice (invoicing sets ``invoiced_at`` and ``invoice_line``)."""
+    return subscription.pending_prorations.filter(invoiced_at__isnull=True).order_by("id")

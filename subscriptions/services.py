@@ -447,6 +447,12 @@ def _payload(sub: Subscription, reason: str) -> dict:
     return {"subscription_id": sub.pk, "tenant_id": sub.tenant_id, "reason": reason or ""}
 
 
+_VERBS = {
+    "activated": "activate", "marked_past_due": "mark past due", "paused": "pause", "resumed": "resume",
+    "suspended": "suspend", "reactivated": "reactivate", "canceled": "cancel", "expired": "expire",
+}
+
+
 def _transition(
     *, actor, subscription: Subscription, target: str, action: str, event: str, reason: str,
     allowed_from: Iterable[str] | None = None, apply=None, capability: str = WRITE, extra_payload: dict | None = None,
@@ -461,7 +467,7 @@ def _transition(
         if allowed_from is not None and sub.status not in allowed_from:
             hint = {S.PAUSED: "resume it", S.SUSPENDED: "reactivate it"}.get(sub.status, "use another action")
             raise TransitionNotAllowed(
-                f"Cannot {action.replace('_', ' ')} a {sub.status} subscription; {hint} instead.",
+                f"Cannot {_VERBS.get(action, action)} a {sub.status.replace('_', ' ')} subscription; {hint} instead.",
                 code="transition_not_allowed",
             )
         before = audit.snapshot(sub, STATUS_FIELDS)
@@ -546,6 +552,9 @@ def subscription_suspend(*, actor, subscription: Subscription, reason: str, sync
     """
     reason = _require_reason(reason)
     with transaction.atomic():
+        if sync_tenant:  # lock order tenant → subscription, as tenant-level callers (dunning) use
+            Tenant.objects.select_for_update().filter(pk=subscription.tenant_id).first()
+
         def apply(sub):
             sub.suspended_at = timezone.now()
         sub = _transition(actor=actor, subscription=subscription, target=S.SUSPENDED, action="suspended",
@@ -562,6 +571,9 @@ def subscription_reactivate(*, actor, subscription: Subscription, reason: str, s
     """
     reason = _require_reason(reason)
     with transaction.atomic():
+        if sync_tenant:
+            Tenant.objects.select_for_update().filter(pk=subscription.tenant_id).first()
+
         def apply(sub):
             sub.suspended_at = None
             _roll_period_forward(sub, today())

@@ -127,7 +127,7 @@ class ItemResult:
     status: int  # 201 created, 200 duplicate, 4xx refused
     result: str  # created | duplicate | rejected
     error: dict | None = None
-    event: UsageEvent | None = None
+    id: int | None = None  # of the stored event, when created
 
     def as_dict(self) -> dict:
         data = {"index": self.index, "idempotency_key": self.idempotency_key, "status": self.status, "result": self.result}
@@ -252,6 +252,7 @@ def usage_events_record(*, actor, items: list, now: dt.datetime | None = None) -
     meters = {(m.code, m.currency): m for m in Meter.objects.filter(code__in=codes, active=True).only("id", "code", "currency")}
 
     accepted: list[tuple[int, dict, Subscription, Meter]] = []
+    bounds: dict[int, tuple[dt.datetime, dt.datetime]] = {}
     for index, data in parsed:
         try:
             subscription = _resolve_subscription(data, subscriptions, by_tenant, meters)
@@ -262,7 +263,9 @@ def usage_events_record(*, actor, items: list, now: dt.datetime | None = None) -
             if subscription.status not in USAGE_STATUSES:
                 raise _Refused(409, "subscription_not_active",
                                f"Subscription {subscription.pk} is {subscription.status}; it takes no usage.")
-            start, end = _period_bounds(subscription)
+            if subscription.pk not in bounds:
+                bounds[subscription.pk] = _period_bounds(subscription)
+            start, end = bounds[subscription.pk]
             if not start <= data["timestamp"] < end:
                 raise _Refused(400, "outside_period",
                                f"timestamp is outside the current period {subscription.current_period_start} → "
@@ -276,28 +279,74 @@ def usage_events_record(*, actor, items: list, now: dt.datetime | None = None) -
         accepted.append((index, data, subscription, meter))
 
     # Keys already stored (a retry) or repeated within this batch are duplicates: stored once.
-    existing = set()
-    if accepted:
-        tenants = {sub.tenant_id for _, _, sub, _ in accepted}
-        keys = {data["key"] for _, data, _, _ in accepted}
-        existing = set(UsageEvent.objects.filter(tenant_id__in=tenants, idempotency_key__in=keys).values_list("tenant_id", "idempotency_key"))
-    rows = []
+    # Repeats of a key inside the batch are duplicates of its first occurrence.
+    seen: set[tuple[int, str]] = set()
+    rows: list[tuple[int, dict]] = []
     for index, data, subscription, meter in accepted:
         marker = (subscription.tenant_id, data["key"])
-        if marker in existing:
+        if marker in seen:
             results[index] = ItemResult(index, data["key"], 200, "duplicate")
             continue
-        existing.add(marker)
-        event = UsageEvent(
-            tenant_id=subscription.tenant_id, subscription_id=subscription.pk, meter_id=meter.pk, value=data["value"],
-            properties=data["properties"], timestamp=data["timestamp"], idempotency_key=data["key"], received_at=now,
-        )
-        rows.append(event)
-        results[index] = ItemResult(index, data["key"], 201, "created", event=event)
+        seen.add(marker)
+        rows.append((index, {
+            "tenant_id": subscription.tenant_id, "subscription_id": subscription.pk, "meter_id": meter.pk,
+            "value": data["value"], "properties": data["properties"], "timestamp": data["timestamp"],
+            "idempotency_key": data["key"], "received_at": now,
+        }))
     if rows:
-        with transaction.atomic():
-            UsageEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        inserted = _insert_events([row for _, row in rows])
+        for index, row in rows:
+            pk = inserted.get((row["tenant_id"], row["idempotency_key"]))
+            if pk is None:  # stored before (a retry) or by a concurrent request
+                results[index] = ItemResult(index, row["idempotency_key"], 200, "duplicate")
+            else:
+                results[index] = ItemResult(index, row["idempotency_key"], 201, "created", id=pk)
     return results
+
+
+_PG_INSERT = """
+INSERT INTO {table} (tenant_id, subscription_id, meter_id, value, properties, timestamp, idempotency_key, received_at)
+SELECT r.tenant_id, r.subscription_id, r.meter_id, r.value, r.properties, r.timestamp, r.idempotency_key, r.received_at
+FROM jsonb_to_recordset(%s::jsonb) AS r(tenant_id bigint, subscription_id bigint, meter_id bigint, value numeric,
+     properties jsonb, timestamp timestamptz, idempotency_key varchar, received_at timestamptz)
+ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+RETURNING id, tenant_id, idempotency_key
+"""
+
+
+def _insert_events(rows: list[dict]) -> dict[tuple[int, str], int]:
+    """Insert, skipping keys already stored; returns {(tenant id, key): new id} of the rows inserted.
+
+    PostgreSQL: one ``INSERT … SELECT FROM jsonb_to_recordset(%s) ON CONFLICT DO NOTHING RETURNING``
+    — the batch travels as one JSON parameter (no per-value adaptation, no model instances), and
+    RETURNING says exactly which rows were new, even when another request stores the same keys at
+    the same moment. Elsewhere (SQLite): look the keys up, then ``bulk_create(ignore_conflicts=True)``.
+    """
+    import json
+
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        payload = json.dumps([
+            {**row, "value": str(row["value"]), "timestamp": row["timestamp"].isoformat(),
+             "received_at": row["received_at"].isoformat()}
+            for row in rows
+        ])
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_INSERT.format(table=connection.ops.quote_name(UsageEvent._meta.db_table)), [payload])
+            return {(tenant_id, key): pk for pk, tenant_id, key in cursor.fetchall()}
+    with transaction.atomic():
+        tenants = {row["tenant_id"] for row in rows}
+        keys = {row["idempotency_key"] for row in rows}
+        existing = set(
+            UsageEvent.objects.filter(tenant_id__in=tenants, idempotency_key__in=keys).values_list("tenant_id", "idempotency_key")
+        )
+        fresh = [UsageEvent(**row) for row in rows if (row["tenant_id"], row["idempotency_key"]) not in existing]
+        UsageEvent.objects.bulk_create(fresh, ignore_conflicts=True)
+        stored = UsageEvent.objects.filter(
+            tenant_id__in=tenants, idempotency_key__in=[e.idempotency_key for e in fresh]
+        ).values_list("tenant_id", "idempotency_key", "id")
+        return {(t, k): pk for t, k, pk in stored}
 
 
 def _resolve_subscription(data, subscriptions, by_tenant, meters) -> Subscription:

@@ -22,7 +22,7 @@ class MeterFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     aggregation = django_filters.ChoiceFilter(choices=MeterAggregation.choices)
-    active = django_filters.BooleanFilter()
+    active = django_filters.BooleanFilter(widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]))
 
     class Meta:
         model = Meter

@@ -6,6 +6,9 @@ from rest_framework.test import APIClient
 
 from billing_ops.access import BILLING, ONBOARDING, SUPER_ADMIN
 
+# One definition of the browser fixtures for the whole suite: a single Chromium per session.
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 def pytest_report_header(config):
     from django.conf import settings

@@ -106,14 +106,26 @@ def derive(metrics: MonthMetrics, m: Movement | None) -> MonthMetrics:
 # --- cash figures: invoices (always there) and payments (read lazily, may not exist yet) ----------
 
 
-def invoiced_by_currency(first: dt.date, last: dt.date) -> dict[str, Decimal]:
+def _month_of(expression):
+    from django.db.models import DateField
+    from django.db.models.functions import TruncMonth
+
+    return TruncMonth(expression, output_field=DateField())
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def invoiced_by_month(first: dt.date, last: dt.date) -> dict[tuple[dt.date, str], Decimal]:
+    """{(month, currency): total of invoices issued} for issue dates in ``[first, last]``: one query."""
     from invoicing.models import Invoice
 
     rows = (
         Invoice.objects.filter(issue_date__gte=first, issue_date__lte=last, status__in=INVOICED_STATUSES)
-        .order_by().values("currency").annotate(total=Sum("total"))
+        .annotate(_month=_month_of("issue_date")).order_by().values("_month", "currency").annotate(total=Sum("total"))
     )
-    return {r["currency"]: r["total"] or ZERO for r in rows}
+    return {(_as_date(r["_month"]), r["currency"]): r["total"] or ZERO for r in rows}
 
 
 def _payment_model():
@@ -127,12 +139,24 @@ def _payment_model():
     return Payment
 
 
-def _payment_date_field(model) -> str:
-    names = {f.name for f in model._meta.get_fields()}
-    for candidate in ("succeeded_at", "paid_at", "received_at", "processed_at", "created_at"):
-        if candidate in names:
-            return candidate
-    return "created_at"
+def _day_expression(model, candidates: tuple[str, ...]):
+    """The first non-null of ``candidates`` that ``model`` has, as a date (datetimes truncated in UTC)."""
+    from django.db.models import DateField, DateTimeField, F
+    from django.db.models.functions import Coalesce, TruncDate
+
+    parts = []
+    for name in candidates:
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # noqa: BLE001  (FieldDoesNotExist: that model has no such column)
+            continue
+        if isinstance(field, DateTimeField):
+            parts.append(TruncDate(name))
+        elif isinstance(field, DateField):
+            parts.append(F(name))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Coalesce(*parts, output_field=DateField())
 
 
 def _payment_currency_field(model) -> str:
@@ -140,34 +164,44 @@ def _payment_currency_field(model) -> str:
     return "currency" if "currency" in names else "invoice__currency"
 
 
-def payment_figures(first: dt.date, last: dt.date) -> dict[str, dict]:
-    """{currency: {collected, failed_payments, failed_amount, recovered_payments, recovered_amount}}.
+def payment_figures(first: dt.date, last: dt.date) -> dict[tuple[dt.date, str], dict] | None:
+    """{(month, currency): {collected, failed_payments, failed_amount, recovered_payments, recovered_amount}}.
 
-    Collected: succeeded (incl. later refunded) payments dated in the month. Failed: failed
-    attempts. Recovered: succeeded payments of invoices that had a failed attempt before.
-    Returns None when the payments app has no Payment table yet (callers fall back to invoices).
+    Collected: succeeded (incl. later refunded) payments by the day they were paid or received.
+    Failed: failed attempts by the day they failed. Recovered: succeeded payments of invoices that
+    also had a failed attempt. Three queries for the whole range. None when the payments app has no
+    Payment table yet (callers fall back to invoices).
     """
     Payment = _payment_model()
     if Payment is None:
         return None
-    date_field = _payment_date_field(Payment)
+    paid_day = _day_expression(Payment, ("succeeded_at", "paid_at", "received_at", "created_at"))
+    failed_day = _day_expression(Payment, ("failed_at", "created_at"))
+    if paid_day is None or failed_day is None:
+        return None
     currency_field = _payment_currency_field(Payment)
-    window = {f"{date_field}__date__gte": first, f"{date_field}__date__lte": last}
     received = ("succeeded", "refunded", "partially_refunded")
-    result: dict[str, dict] = {}
+    result: dict[tuple[dt.date, str], dict] = {}
+
+    def grouped(queryset, **aggregates):
+        rows = queryset.values("_month", currency_field).annotate(**aggregates)
+        return [((_as_date(r["_month"]), r[currency_field]), r) for r in rows]
+
     try:
         with transaction.atomic():  # a missing table must not poison an outer transaction
-            base = Payment.objects.filter(**window).order_by()
-            for row in base.filter(status__in=received).values(currency_field).annotate(total=Sum("amount")):
-                result.setdefault(row[currency_field], {})["collected"] = row["total"] or ZERO
-            for row in base.filter(status="failed").values(currency_field).annotate(total=Sum("amount"), n=_count()):
-                entry = result.setdefault(row[currency_field], {})
+            paid = (Payment.objects.filter(status__in=received).annotate(_day=paid_day)
+                    .filter(_day__gte=first, _day__lte=last).annotate(_month=_month_of("_day")).order_by())
+            for key, row in grouped(paid, total=Sum("amount")):
+                result.setdefault(key, {})["collected"] = row["total"] or ZERO
+            failed = (Payment.objects.filter(status="failed").annotate(_day=failed_day)
+                      .filter(_day__gte=first, _day__lte=last).annotate(_month=_month_of("_day")).order_by())
+            for key, row in grouped(failed, total=Sum("amount"), n=_count()):
+                entry = result.setdefault(key, {})
                 entry["failed_payments"], entry["failed_amount"] = row["n"], row["total"] or ZERO
             if "invoice" in {f.name for f in Payment._meta.get_fields()}:
                 failed_invoices = Payment.objects.filter(status="failed").values("invoice_id")
-                recovered = base.filter(status__in=received, invoice_id__in=failed_invoices)
-                for row in recovered.values(currency_field).annotate(total=Sum("amount"), n=_count()):
-                    entry = result.setdefault(row[currency_field], {})
+                for key, row in grouped(paid.filter(invoice_id__in=failed_invoices), total=Sum("amount"), n=_count()):
+                    entry = result.setdefault(key, {})
                     entry["recovered_payments"], entry["recovered_amount"] = row["n"], row["total"] or ZERO
     except DatabaseError:
         logger.warning("payments table not readable; analytics fall back to invoice figures")
@@ -181,39 +215,51 @@ def _count():
     return Count("id")
 
 
-def collected_from_invoices(first: dt.date, last: dt.date) -> dict[str, Decimal]:
-    """Fallback before the payments app exists: amounts paid on invoices settled in the month."""
+def collected_from_invoices(first: dt.date, last: dt.date) -> dict[tuple[dt.date, str], dict]:
+    """Fallback before the payments app exists: amounts paid on invoices settled in each month."""
+    from django.db.models.functions import TruncDate
+
     from invoicing.models import Invoice
 
     rows = (
-        Invoice.objects.filter(paid_at__date__gte=first, paid_at__date__lte=last)
-        .order_by().values("currency").annotate(total=Sum("amount_paid"))
+        Invoice.objects.filter(paid_at__isnull=False).annotate(_day=TruncDate("paid_at"))
+        .filter(_day__gte=first, _day__lte=last).annotate(_month=_month_of("_day")).order_by()
+        .values("_month", "currency").annotate(total=Sum("amount_paid"))
     )
-    return {r["currency"]: r["total"] or ZERO for r in rows}
+    return {(_as_date(r["_month"]), r["currency"]): {"collected": r["total"] or ZERO} for r in rows}
+
+
+def cash_figures(first: dt.date, last: dt.date) -> dict[tuple[dt.date, str], dict]:
+    """{(month, currency): {invoiced, collected, failed_*, recovered_*}} for ``[first, last]``."""
+    cash: dict[tuple[dt.date, str], dict] = {}
+    for key, total in invoiced_by_month(first, last).items():
+        cash.setdefault(key, {})["invoiced"] = total
+    payments = payment_figures(first, last)
+    for key, figures in (collected_from_invoices(first, last) if payments is None else payments).items():
+        cash.setdefault(key, {}).update(figures)
+    return cash
 
 
 # --- months -------------------------------------------------------------------------------------
 
 
-def compute_month(first: dt.date, *, today: dt.date, book: MrrBook | None = None) -> dict[str, MonthMetrics]:
-    """Every currency's metrics for the month starting ``first`` (up to ``today`` if it is current)."""
+def compute_month(first: dt.date, *, today: dt.date, book: MrrBook | None = None, cash: dict | None = None) -> dict[str, MonthMetrics]:
+    """Every currency's metrics for the month starting ``first`` (up to ``today`` if it is current).
+
+    ``cash`` may carry ``cash_figures`` already computed for a longer range.
+    """
     book = book or MrrBook()
     last = min(month_end(first), today)
     start_day = first - dt.timedelta(days=1)
     moves = movement(book.rows(start_day), book.rows(last), start_day=start_day)
-    invoiced = invoiced_by_currency(first, last)
-    payments = payment_figures(first, last)
-    collected_fallback = collected_from_invoices(first, last) if payments is None else {}
-    currencies = set(moves) | set(invoiced) | set(payments or {}) | set(collected_fallback)
+    if cash is None:
+        cash = cash_figures(first, last)
+    month_cash = {currency: figures for (month, currency), figures in cash.items() if month == first}
     result = {}
-    for currency in sorted(currencies):
+    for currency in sorted(set(moves) | set(month_cash)):
         metrics = derive(MonthMetrics(month=first, currency=currency, partial=last < month_end(first)), moves.get(currency))
-        metrics.invoiced = invoiced.get(currency, ZERO)
-        if payments is None:
-            metrics.collected = collected_fallback.get(currency, ZERO)
-        else:
-            for name, value in payments.get(currency, {}).items():
-                setattr(metrics, name, value)
+        for name, value in month_cash.get(currency, {}).items():
+            setattr(metrics, name, value)
         result[currency] = metrics
     return result
 
@@ -237,11 +283,12 @@ def monthly_metrics(*, months: int = 12, today: dt.date | None = None) -> dict[s
     }
     book = MrrBook()
     book.prefetch([f - dt.timedelta(days=1) for f in firsts] + [min(month_end(f), today) for f in firsts])
+    cash = cash_figures(firsts[0], today)
     per_month: dict[dt.date, dict[str, MonthMetrics]] = {}
     for first in firsts:
         closed = month_end(first) < today
         snapshots = {cur: _from_snapshot(s) for (m, cur), s in stored.items() if m == first}
-        per_month[first] = snapshots if (closed and snapshots) else compute_month(first, today=today, book=book)
+        per_month[first] = snapshots if (closed and snapshots) else compute_month(first, today=today, book=book, cash=cash)
     currencies = sorted({c for month in per_month.values() for c in month})
     return {
         currency: [per_month[first].get(currency) or derive(MonthMetrics(month=first, currency=currency), None) for first in firsts]

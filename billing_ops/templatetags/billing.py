@@ -16,4 +16,6 @@ def money(amount, currency: str = "") -> str:
     places = CURRENCY_EXPONENTS.get(currency, 2)
     value = quantize(Decimal(str(amount)), currency) if currency in CURRENCY_EXPONENTS else Decimal(str(amount))
     text = f"{value:,.{places}f}"
+    if currency and value < 0:
+        return f"−{currency} {abs(value):,.{places}f}"  # '−NGN 10,000.00', not 'NGN -10,000.00'
     return f"{currency} {text}" if currency else text

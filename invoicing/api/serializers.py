@@ -101,7 +101,7 @@ class InvoiceListSerializer(InvoiceSerializer):
 
 class LineInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=255)
-    quantity = PlainDecimalField(min_value=Decimal(0), required=False, default=Decimal(1))
+    quantity = PlainDecimalField(min_value=Decimal(0), required=False, default=Decimal(1), decimal_places=4)
     unit_price = PlainDecimalField(min_value=Decimal(0))
     tax_rate = PlainDecimalField(min_value=Decimal(0), max_value=Decimal(100), required=False, default=Decimal(0))
     kind = serializers.CharField(required=False, default="manual", help_text="manual, usage, plan or add_on")

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_ops.access import APPROVE, READ, WRITE
-from billing_ops.errors import NotFound
+from billing_ops.errors import ValidationFailed
 from invoicing import selectors, services
 from invoicing.api.serializers import (
     CreditNoteCreateSerializer,
@@ -27,7 +27,7 @@ def _tenant(user, pk):
 
     tenant = visible_tenants(user).filter(pk=pk).first()
     if tenant is None:
-        raise NotFound("No such tenant.", fields={"tenant": ["unknown tenant"]})
+        raise ValidationFailed("No such tenant.", fields={"tenant": ["unknown tenant"]})
     return tenant
 
 
@@ -81,7 +81,7 @@ class InvoicePreviewApi(APIView):
         result = services.invoice_preview(
             currency=currency, lines=[dict(line) for line in data["lines"]],
             discount=dict(data["discount"]) if data.get("discount") else None, credit=data.get("credit"))
-        money = lambda value: format_amount(value, currency)  # noqa: E731
+        money = lambda value: format_amount(value, currency)
         return Response({
             "currency": currency, "subtotal": money(result.subtotal), "discount": money(result.discount),
             "credit_applied": money(result.credit_applied), "tax": money(result.tax), "total": money(result.total),

@@ -12,8 +12,9 @@ Safety rules (CONTRACT §7):
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import queue
+import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,12 +23,19 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts import audit
+from billing_ops import events
 from billing_ops.access import WRITE, require_capability
 from billing_ops.errors import ValidationFailed
 from billing_ops.money import to_minor
-from billing_ops.soft_cache import cache_set
 from invoicing.models import Invoice, InvoiceStatus
-from payments.models import SETTLED_STATUSES, Payment, PaymentMethod, PaymentMethodKind, PaymentStatus, PaystackConfig
+from payments.models import (
+    SETTLED_STATUSES,
+    Payment,
+    PaymentMethod,
+    PaymentMethodKind,
+    PaymentStatus,
+    PaystackConfig,
+)
 from payments.paystack.gateway import (
     ChargeResult,
     ConfigurationError,
@@ -42,14 +50,19 @@ from payments.paystack.gateway import (
     Unavailable,
 )
 from payments.services.config import build_gateway
-from payments.services.core import decline_code, payment_apply, payment_mark_failed, record_gateway_data
+from payments.services.core import (
+    decline_code,
+    payment_apply,
+    payment_mark_failed,
+    record_gateway_data,
+)
 
 logger = logging.getLogger(__name__)
 
 CHARGEABLE_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)
 # Failures that are ours or the gateway's, not the customer's: no payment.failed, auto-charge retries them.
 GATEWAY_ERROR_CODES = ("gateway_error", "rate_limited", "gateway_config")
-LAST_RUN_CACHE_KEY = "payments:auto_charge:last_run"
+AUTO_CHARGE_RUN_EVENT = "payments.auto_charge_run"
 
 
 @dataclass(frozen=True)
@@ -214,17 +227,16 @@ def charge_invoice(*, actor, invoice: Invoice, payment_method: PaymentMethod | N
     if not config.is_configured:
         return ChargeOutcome("skipped", "not_configured", None, invoice.pk)
     gateway = build_gateway(config)
-    for _round in range(2):
-        action, why, payment = _claim(actor=actor, invoice_id=invoice.pk, payment_method=payment_method, reason=reason)
-        if action == "skip":
-            return ChargeOutcome("skipped", why, payment, invoice.pk)
-        if action == "verify":
-            outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason, after=None)
-            if isinstance(outcome, ChargeOutcome):
-                return outcome
-            # Paystack never saw it: send it again under the same reference (a duplicate is refused).
-        return _send(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason)
-    return ChargeOutcome("skipped", "busy", None, invoice.pk)
+    action, why, payment = _claim(actor=actor, invoice_id=invoice.pk, payment_method=payment_method, reason=reason)
+    if action == "skip":
+        return ChargeOutcome("skipped", why, payment, invoice.pk)
+    if action == "verify":
+        # The previous attempt's outcome is unknown: it decides, and no new attempt is made in this call.
+        outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason, after=None)
+        if isinstance(outcome, ChargeOutcome):
+            return outcome
+        # Paystack never saw it: send it again under the same reference (a duplicate is refused).
+    return _send(actor=actor, gateway=gateway, payment=payment, route=payment.reason or reason)
 
 
 # --- the auto-charge run -----------------------------------------------------------------------
@@ -254,23 +266,31 @@ def _charge_one(actor, invoice_id: int, reason: str) -> ChargeOutcome:
         return ChargeOutcome("skipped", "error", None, invoice_id)
 
 
-def _charge_in_thread(actor, invoice_id: int, reason: str) -> ChargeOutcome:
+def _charging_thread(actor, reason: str, jobs: queue.Queue, outcomes: list) -> None:
+    """Charge invoice ids from ``jobs`` until a None arrives, on one database connection for the whole run."""
     try:
-        return _charge_one(actor, invoice_id, reason)
+        while (invoice_id := jobs.get()) is not None:
+            connection.close_if_unusable_or_obsolete()  # a dropped connection is replaced, not reused
+            outcomes.append(_charge_one(actor, invoice_id, reason))  # list.append is atomic
     finally:
-        connection.close()  # each pool thread has its own connection
+        connection.close()  # each charging thread has its own connection
 
 
-def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = None, reason: str = "auto") -> dict:
-    """Charge every candidate invoice in batches with bounded concurrency; returns the summary.
+def run_auto_charge(*, actor, batch_size: int = 200, max_workers: int | None = None, reason: str = "auto") -> dict:
+    """Charge every candidate invoice with bounded concurrency; returns the summary.
 
     ``charged``, ``failed`` (declines), ``pending`` (outcome not known yet), ``skipped`` and
     ``errors`` (gateway/configuration trouble and unexpected exceptions). Safe to run twice at once
     and to re-run after a crash: claims and deterministic references prevent double charges.
+
+    ``max_workers`` (default ``settings.PAYMENTS_AUTO_CHARGE_WORKERS``, 16) threads each keep one
+    database connection for the run and take invoice ids from a bounded queue that this thread fills
+    from the candidate query page by page (keyset on id): a slow gateway call never holds up a
+    whole batch, and no connection is opened per invoice.
     """
     require_capability(actor, WRITE)
     started = timezone.now()
-    workers = max_workers or getattr(settings, "PAYMENTS_AUTO_CHARGE_WORKERS", 4)
+    workers = max_workers or getattr(settings, "PAYMENTS_AUTO_CHARGE_WORKERS", 16)
     # SQLite has one writer: threads would only queue on its lock. Inside a transaction, other
     # connections could not see its uncommitted rows, so the work stays on this connection.
     threaded = connection.vendor != "sqlite" and workers > 1 and not connection.in_atomic_block
@@ -278,32 +298,43 @@ def run_auto_charge(*, actor, batch_size: int = 50, max_workers: int | None = No
     if not PaystackConfig.load().is_configured:
         summary.update(errors=1, message="Paystack is not configured")
         return summary
+    outcomes: list[ChargeOutcome] = []
+    jobs: queue.Queue = queue.Queue(maxsize=workers * 2)
+    threads = [threading.Thread(target=_charging_thread, args=(actor, reason, jobs, outcomes), name=f"auto-charge-{n}", daemon=True)
+               for n in range(workers if threaded else 0)]
+    for thread in threads:
+        thread.start()
     last_id = 0
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auto-charge") if threaded else None
     try:
         while True:
             batch = list(auto_charge_candidates().filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
             last_id = batch[-1]
-            if pool:
-                outcomes = list(pool.map(lambda pk: _charge_in_thread(actor, pk, reason), batch))
-            else:
-                outcomes = [_charge_one(actor, pk, reason) for pk in batch]
-            for outcome in outcomes:
-                key = {"succeeded": "charged", "failed": "failed", "pending": "pending", "skipped": "skipped"}[outcome.status]
-                if outcome.is_error:
-                    key = "errors"
-                summary[key] += 1
-                summary["invoices"].append({
-                    "invoice": outcome.invoice_id, "status": outcome.status, "reason": outcome.reason,
-                    "reference": outcome.payment.reference if outcome.payment else None,
-                })
+            for pk in batch:
+                if threads:
+                    jobs.put(pk)
+                else:
+                    outcomes.append(_charge_one(actor, pk, reason))
     finally:
-        if pool:
-            pool.shutdown(wait=True)
+        for _thread in threads:
+            jobs.put(None)
+        for thread in threads:
+            thread.join()
+    for outcome in outcomes:
+        key = {"succeeded": "charged", "failed": "failed", "pending": "pending", "skipped": "skipped"}[outcome.status]
+        if outcome.is_error:
+            key = "errors"
+        summary[key] += 1
+        summary["invoices"].append({
+            "invoice": outcome.invoice_id, "status": outcome.status, "reason": outcome.reason,
+            "reference": outcome.payment.reference if outcome.payment else None,
+        })
     summary["started_at"] = started.isoformat()
     summary["finished_at"] = timezone.now().isoformat()
-    cache_set(LAST_RUN_CACHE_KEY, {k: v for k, v in summary.items() if k != "invoices"}, timeout=7 * 24 * 3600)
+    totals = {k: v for k, v in summary.items() if k != "invoices"}
+    # Recorded as an event (not only cached) so that the web process sees a run the worker did.
+    with transaction.atomic():
+        events.emit(AUTO_CHARGE_RUN_EVENT, actor=actor, **totals)
     logger.info("Auto-charge run: %s", {k: v for k, v in summary.items() if k != "invoices"})
     return summary

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 import logging
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -14,7 +14,13 @@ from billing_ops.access import WRITE, require_capability
 from billing_ops.actors import actor_user, system
 from billing_ops.errors import ApplicationError, TransitionNotAllowed
 from billing_ops.money import to_minor
-from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, WebhookEvent, WebhookStatus
+from payments.models import (
+    OPEN_REFUND_STATUSES,
+    Payment,
+    Refund,
+    WebhookEvent,
+    WebhookStatus,
+)
 
 logger = logging.getLogger(__name__)
 

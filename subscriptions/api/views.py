@@ -130,7 +130,7 @@ class RenewalListApi(generics.GenericAPIView):
     capabilities = {"GET": READ}
     serializer_class = RenewalSerializer
     pagination_class = RenewalPagination
-    queryset = Subscription.objects.none()  # for the schema generator only; get() reads through selectors
+    queryset = Subscription.objects.none()  # for the schema; get() builds the real one
 
     @extend_schema(parameters=[OpenApiParameter("within_days", int, description="Window in days (default 30, at most 366)")],
                    responses=RenewalSerializer(many=True))

@@ -12,3 +12,9 @@ def freeze_today(monkeypatch):
         return day
 
     return set_today
+
+
+try:  # the payments app's fake Paystack fixtures, for end-to-end retries (present once payments is merged)
+    from tests.payments.conftest import eager_tasks, fake_paystack, paystack  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass

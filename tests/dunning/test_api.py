@@ -16,6 +16,7 @@ def test_list_has_the_contract_fields_and_filters(api):
     assert {"id", "status", "step", "tenant", "invoice", "amount_due", "currency", "next_action_at"} <= set(item)
     assert item["amount_due"] == "100.00" and item["status"] == "open" and item["step"] == 1 and body["next"] is None
     assert api.get("/api/dunning/?status=recovered").json()["results"] == []
+    assert len(api.get("/api/dunning/?status=active").json()["results"]) == 1
     assert [r["id"] for r in api.get(f"/api/dunning/?tenant={case.tenant_id}").json()["results"]] == [case.pk]
 
 
@@ -31,6 +32,7 @@ def test_remind_then_409_once_closed(api, billing_user):
     response = api.post(f"/api/dunning/{case.pk}/remind")
     assert response.status_code == 200 and response.json()["step"] == 2
     invoice_record_payment(actor=billing_user, invoice=case.invoice, amount="100.00")
+    assert api.get("/api/dunning/").json()["results"][0]["status"] == "recovered"  # the API lists closed cases too
     response = api.post(f"/api/dunning/{case.pk}/remind")
     assert response.status_code == 409 and response.json()["error"]["code"] == "case_closed"
 

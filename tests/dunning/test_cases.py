@@ -156,3 +156,39 @@ def test_policy_update_validates_and_replans(billing_user):
     case.refresh_from_db()
     assert case.next_action_at.date() == case.failure_date + dt.timedelta(days=4)
     assert DomainEvent.objects.filter(name="dunning.case_opened").count() == 1
+
+
+def test_credit_note_settlement_recovers_through_the_invoicing_service(billing_user):
+    from invoicing.services import invoice_apply_credit
+
+    case = open_case()
+    invoice_apply_credit(actor=billing_user, invoice=case.invoice, amount="100.00", credit_note_id=None)
+    case.refresh_from_db()
+    assert case.status == "recovered" and case.recovery_route == "credit_note"
+
+
+def test_voided_invoice_closes_the_case_and_lifts_the_suspension(billing_user):
+    from invoicing.services import invoice_void
+
+    case = open_case()
+    services.case_suspend(actor=billing_user, case=case, reason="Retries exhausted")
+    invoice_void(actor=billing_user, invoice=case.invoice, reason="Billed in error")
+    case.refresh_from_db()
+    case.tenant.refresh_from_db()
+    assert case.status == "written_off" and case.closed_reason == "Invoice voided"
+    assert case.tenant.status == "active"
+
+
+def test_uncollectible_then_paid_after_all_reactivates(billing_user):
+    from invoicing.services import invoice_mark_uncollectible
+
+    case = open_case()
+    services.case_suspend(actor=billing_user, case=case, reason="Retries exhausted")
+    invoice_mark_uncollectible(actor=billing_user, invoice=case.invoice, reason="Gave up")
+    case.refresh_from_db()
+    case.tenant.refresh_from_db()
+    assert case.status == "written_off" and case.tenant.status == "suspended"
+    invoice_record_payment(actor=billing_user, invoice=case.invoice, amount="100.00", route="manual")
+    case.tenant.refresh_from_db()
+    case.subscription.refresh_from_db()
+    assert case.tenant.status == "active" and case.subscription.status == "active"

@@ -136,3 +136,21 @@ def test_deliver_outbox_task_is_wired_through_billing_ops(deployment):
     tenant = TenantFactory(deployment_webhook_url=deployment.url, deployment_webhook_secret=SECRET)
     tenant_set_status(actor=system("t"), tenant=tenant, status="closed", reason="Left")
     assert deliver_outbox()["delivered"] == 1
+
+
+@pytest.mark.skipif(__import__("django.db").db.connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_deliver_each_event_once():
+    from tests.dunning.test_tasks import _run_twice_at_once
+
+    server = Deployment(failures=0)
+    try:
+        tenants = [TenantFactory(deployment_webhook_url=server.url, deployment_webhook_secret=SECRET) for _ in range(6)]
+        for tenant in tenants:
+            tenant_set_status(actor=system("t"), tenant=tenant, status="suspended", reason="Non-payment")
+        _run_twice_at_once(outbox.deliver_due)
+        ids = [headers["x-billingops-event-id"] for headers, _ in server.received()]
+        assert len(ids) == 6 and len(set(ids)) == 6
+        assert set(OutboxEvent.objects.values_list("status", flat=True)) == {"delivered"}
+    finally:
+        server.stop()

@@ -139,8 +139,8 @@ def test_retry_task_twice_at_once_charges_each_case_once(freeze_today, monkeypat
     freeze_today(dt.date(2026, 11, 2))
     charge = FakeCharge(delay=0.3)
     monkeypatch.setattr(tasks, "charge_service", lambda: charge)
-    _run_twice_at_once(tasks.run_payment_retries)
-    assert sorted(c[0] for c in charge.calls) == sorted(c.invoice_id for c in cases)
+    results = _run_twice_at_once(tasks.run_payment_retries)
+    assert sorted(c[0] for c in charge.calls) == sorted(c.invoice_id for c in cases), results
     assert RecoveryRecord.objects.filter(kind="retry").count() == 4
     assert set(DunningCase.objects.values_list("retries_done", flat=True)) == {1}
 

@@ -142,3 +142,14 @@ def test_dashboard_recovery_panel(billing_user):
     assert chart["this_month"]["rate"] == 50 and chart["steps"] == [{"step": 1, "total": case.amount_at_risk, "cases": 1}]
     assert str(chart["mrr"]) == "100.00"
     assert "Payment recovery" in page.content.decode()
+
+
+def test_steps_skipped_by_an_early_suspension_show_as_skipped_not_done(billing_user):
+    case = open_case()
+    client = signed_in(billing_user)
+    client.post(f"/billing/dunning/{case.pk}/suspend/", {"reason": "Customer unreachable"})
+    states = {item["event"].label: item["state"] for item in client.get(f"/billing/dunning/{case.pk}/").context["planned"]
+              if item["event"].kind == "reminder"}
+    assert "skipped" in states.values(), states
+    skipped = {label for label, state in states.items() if state == "skipped"}
+    assert not any(state == "done" for label, state in states.items() if label in skipped)

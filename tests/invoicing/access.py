@@ -41,9 +41,9 @@ def build(world):
     world.credit_note = credit_note_create(actor=system("tests"), invoice=world.invoice, reason="matrix", amount="1.00")
 
 
-_invoice = lambda world: {"pk": world.invoice.pk}  # noqa: E731
-_draft = lambda world: {"pk": world.draft_invoice.pk}  # noqa: E731
-_note = lambda world: {"pk": world.credit_note.pk}  # noqa: E731
+_invoice = lambda world: {"pk": world.invoice.pk}
+_draft = lambda world: {"pk": world.draft_invoice.pk}
+_note = lambda world: {"pk": world.credit_note.pk}
 SAMPLES = {
     "api:invoice-detail": _invoice,
     "api:invoice-send": _draft,

@@ -24,7 +24,7 @@ def pdf_text(data: bytes) -> str:
 
 def _streams(data: bytes) -> list[bytes]:
     out = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.DOTALL):
         raw = match.group(1)
         try:
             out.append(zlib.decompress(raw))
@@ -35,10 +35,10 @@ def _streams(data: bytes) -> list[bytes]:
 
 def _cmap(stream: bytes) -> dict[str, str]:
     mapping = {}
-    for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.DOTALL):
         for src, dst in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
             mapping[src.decode().lower()] = bytes.fromhex(dst.decode()).decode("utf-16-be", "ignore")
-    for block in re.findall(rb"beginbfrange(.*?)endbfrange", stream, re.S):
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", stream, re.DOTALL):
         for lo, hi, dst in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
             width = len(lo)
             start = int(dst, 16)
@@ -58,7 +58,7 @@ def builtin_pdf_text(data: bytes) -> str:
     for stream in streams:
         if b"begincmap" in stream:
             continue
-        for array in re.findall(rb"\[(.*?)\]\s*TJ|<([0-9a-fA-F]+)>\s*Tj", stream, re.S):
+        for array in re.findall(rb"\[(.*?)\]\s*TJ|<([0-9a-fA-F]+)>\s*Tj", stream, re.DOTALL):
             chunk = array[0] or b"<" + array[1] + b">"
             text = ""
             for hexstr in re.findall(rb"<([0-9a-fA-F]*)>", chunk):

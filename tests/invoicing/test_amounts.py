@@ -240,6 +240,7 @@ def test_largest_remainder_errors():
         allocate_largest_remainder(D("0.001"), [D("1")], "USD")
 
 
+@settings(deadline=None)
 @given(
     total_minor=st.integers(min_value=0, max_value=10**9),
     weights=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=25),
@@ -301,7 +302,7 @@ def _money_ok(value):
     return isinstance(value, Decimal) and value.as_tuple().exponent == -2 and value >= 0
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(invoices())
 def test_invoice_properties(case):
     currency, lines, discount, credit = case
@@ -329,7 +330,7 @@ def test_invoice_properties(case):
         assert inv.discount == (inv.subtotal * discount.percent / 100).quantize(D("0.01"), "ROUND_HALF_UP")
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(invoices())
 def test_shares_follow_line_amounts(case):
     currency, lines, discount, credit = case
@@ -415,7 +416,7 @@ def test_credit_note_errors():
         compute_credit_note(currency="NGN", lines=inv.lines, amount=1.0)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(invoices(), st.data())
 def test_credit_note_properties(case, data):
     currency, lines, discount, credit = case

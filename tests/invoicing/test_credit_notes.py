@@ -58,7 +58,7 @@ def test_approval_needs_approve_capability_and_a_second_person(billing_user, onb
     note.refresh_from_db()
     assert note.status == "draft"
     settings.CREDIT_NOTE_REQUIRE_DIFFERENT_APPROVER = False
-    assert services.credit_note_approve(actor=billing_user, credit_note=note).status == "applied"
+    assert services.credit_note_approve(actor=billing_user, credit_note=note).status == "approved"
 
 
 def test_onboarding_cannot_create(onboarding_user, billing_user):
@@ -72,7 +72,7 @@ def test_approval_reduces_due_numbers_and_settles(billing_user, approver):
     partial = services.credit_note_create(actor=billing_user, invoice=invoice, reason="x", amount="15.00")
     partial = services.credit_note_approve(actor=approver, credit_note=partial)
     invoice.refresh_from_db()
-    assert partial.number.startswith("CN-") and partial.number.endswith("-000001") and partial.status == "applied"
+    assert partial.number.startswith("CN-") and partial.number.endswith("-000001") and partial.status == "approved" and partial.applied_at
     assert (invoice.amount_credited, invoice.amount_due, invoice.status) == (D("15.00"), D("25.00"), "issued")
     rest = services.credit_note_create(actor=billing_user, invoice=invoice, reason="rest", amount="25.00")
     services.credit_note_approve(actor=approver, credit_note=rest)
@@ -102,14 +102,14 @@ def test_refund_resolution_requests_a_refund_without_crediting(billing_user, app
     note = services.credit_note_create(actor=billing_user, invoice=invoice, reason="x", amount="40.00", resolution="refund")
     note = services.credit_note_approve(actor=approver, credit_note=note)
     invoice.refresh_from_db()
-    assert (note.status, note.refund_status, note.refund_amount) == ("approved", "pending", D("40.00"))
+    assert (note.status, note.refund_status, note.refund_amount, note.applied_at) == ("approved", "pending", D("40.00"), None)
     assert invoice.amount_credited == 0
     event = DomainEvent.objects.get(name="credit_note.refund_requested")
     assert event.payload == {"credit_note_id": note.pk, "invoice_id": invoice.pk, "tenant_id": invoice.tenant_id,
                              "amount": "40.00", "currency": invoice.currency}
     note = services.credit_note_refund_processed(actor=approver, credit_note=note, reference="RF-1")
     invoice.refresh_from_db()
-    assert note.status == "applied" and (invoice.amount_credited, invoice.amount_refunded, invoice.amount_due) == (D("40.00"), D("40.00"), 0)
+    assert note.status == "approved" and note.refund_status == "processed" and note.applied_at and (invoice.amount_credited, invoice.amount_refunded, invoice.amount_due) == (D("40.00"), D("40.00"), 0)
     services.credit_note_refund_processed(actor=approver, credit_note=note)  # twice is fine
     invoice.refresh_from_db()
     assert invoice.amount_refunded == D("40.00")
@@ -131,3 +131,48 @@ def test_void_only_from_draft(billing_user, approver):
     services.credit_note_approve(actor=approver, credit_note=other)
     with pytest.raises(TransitionNotAllowed):
         services.credit_note_void(actor=billing_user, credit_note=other, reason="late")
+
+
+def test_gateway_refund_events_update_the_note(billing_user, approver):
+    from django.db import transaction
+
+    from billing_ops import events
+
+    invoice = make_invoice(actor=billing_user, lines=simple_lines("100.00"))
+    services.invoice_record_payment(actor=billing_user, invoice=invoice, amount="100.00")
+    note = services.credit_note_create(actor=billing_user, invoice=invoice, reason="x", amount="40.00", resolution="refund")
+    note = services.credit_note_approve(actor=approver, credit_note=note)
+    with transaction.atomic():
+        events.emit("payment.refund_failed", payment_id=1, invoice_id=invoice.pk, credit_note_id=note.pk, reason="card expired")
+    note.refresh_from_db()
+    assert note.refund_status == "failed"
+    with transaction.atomic():
+        events.emit("payment.refunded", payment_id=1, invoice_id=invoice.pk, credit_note_id=None)  # not ours: ignored
+        events.emit("payment.refunded", payment_id=1, invoice_id=invoice.pk, credit_note_id=note.pk, amount="40.00")
+    note.refresh_from_db()
+    # No processed payments.Refund row exists in this test, so the note waits for the rest.
+    assert note.refund_status == "processing" and note.applied_at is None
+
+
+def test_refund_credit_note_end_to_end_with_payments(billing_user, approver, django_capture_on_commit_callbacks):
+    """Approve → payments splits the refund over the card payment → the gateway reports it processed →
+    the invoice records it (payments) and the note is processed (invoicing)."""
+    payments_models = pytest.importorskip("payments.models")
+    from payments.services import refund_apply_gateway_status
+
+    invoice = make_invoice(actor=billing_user, lines=simple_lines("100.00"))
+    payment = payments_models.Payment.objects.create(
+        tenant=invoice.tenant, invoice=invoice, amount=D("100.00"), currency=invoice.currency, method="card", status="succeeded",
+        reference="T-e2e-1")
+    services.invoice_record_payment(actor=billing_user, invoice=invoice, amount="100.00", payment_id=payment.pk)
+    note = services.credit_note_create(actor=billing_user, invoice=invoice, reason="Outage", amount="40.00", resolution="refund")
+    with django_capture_on_commit_callbacks(execute=False):  # the gateway call is not made here
+        note = services.credit_note_approve(actor=approver, credit_note=note)
+    refund = payments_models.Refund.objects.get(credit_note=note)
+    assert refund.amount == D("40.00")
+    payments_models.Refund.objects.filter(pk=refund.pk).update(status="sending")  # as send_refund leaves it
+    refund_apply_gateway_status(actor=approver, refund=refund, status="processed")
+    note.refresh_from_db()
+    invoice.refresh_from_db()
+    assert note.refund_status == "processed" and note.applied_at
+    assert (invoice.status, invoice.amount_credited, invoice.amount_refunded, invoice.amount_due) == ("paid", D("40.00"), D("40.00"), 0)

@@ -39,7 +39,7 @@ def test_contract_example_through_generation():
     assert [line.kind for line in invoice.lines.all()] == ["plan", "add_on"]
     sub.refresh_from_db()
     tenant.refresh_from_db()
-    assert sub.coupon_cycles_used == 1 and tenant.credit_balance == 0
+    assert sub.coupon_cycles_used == 0 and tenant.credit_balance == 0  # the renewal task counts coupon periods
     assert DomainEvent.objects.filter(name="invoice.created", payload__invoice_id=invoice.pk).exists()
     assert run() == 0 and Invoice.objects.count() == 1  # idempotent
 
@@ -104,7 +104,8 @@ def _in_threads(target, count):
             connections.close_all()
 
     threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
-    barrier_start = [t.start() for t in threads]  # noqa: F841
+    for t in threads:
+        t.start()
     for t in threads:
         t.join()
     assert not errors, errors
@@ -122,3 +123,55 @@ def test_concurrent_generation_makes_one_invoice_per_period():
     assert sorted(Invoice.objects.values_list("subscription_id", flat=True)) == sorted(s.pk for s in subs)
     numbers = sorted(int(n.rsplit("-", 1)[1]) for n in Invoice.objects.values_list("number", flat=True))
     assert numbers == list(range(numbers[0], numbers[0] + 5))
+
+
+@pytest.mark.django_db
+def test_prorations_can_be_invoiced_at_once_without_taking_the_period():
+    from invoicing.services import invoice_add_proration_lines
+
+    sub = SubscriptionFactory()
+    assert invoice_add_proration_lines(actor=ACTOR, subscription=sub) is None
+    PendingProration.objects.create(subscription=sub, description="Upgrade to Pro", amount=D("1500.00"), currency="NGN", tax_rate=D("7.5"),
+                                    change_date=dt.date(2026, 11, 16), period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 12, 1))
+    invoice = invoice_add_proration_lines(actor=ACTOR, subscription=sub)
+    assert invoice.status == "issued" and invoice.total == D("1612.50") and invoice.period_start is None
+    assert run() == 1  # the period invoice is still made, without the already-invoiced proration
+    period = Invoice.objects.exclude(pk=invoice.pk).get()
+    assert [line.kind for line in period.lines.all()] == ["plan"]
+
+
+@pytest.mark.django_db
+def test_coupon_cycles_are_read_not_counted():
+    """The renewal task counts completed coupon periods; generation only asks whether the coupon applies."""
+    sub = SubscriptionFactory(coupon=Coupon.objects.create(code="ONCE", name="once", kind="amount", amount_off=D("4.00"), currency="NGN",
+                                                           duration="once"))
+    assert run() == 1
+    sub.refresh_from_db()
+    assert sub.coupon_cycles_used == 0 and Invoice.objects.get().discount == D("4.00")
+    used = SubscriptionFactory(coupon=sub.coupon, coupon_cycles_used=1)
+    assert run() == 1
+    assert Invoice.objects.get(subscription=used).discount == 0
+
+
+@pytest.mark.django_db
+def test_previous_period_usage_is_billed_in_arrears():
+    usage_factories = pytest.importorskip("tests.usage.factories")
+    sub = SubscriptionFactory(billing_anchor=dt.date(2026, 10, 1))
+    meter = usage_factories.MeterFactory(name="API calls", unit="calls",
+                                         price=PriceFactory(pricing_model="per_unit", unit_amount=D("2.00"), tax_rate=D("0")))
+    usage_factories.UsageEventFactory(subscription=sub, meter=meter, value=D("10"), timestamp=dt.datetime(2026, 10, 20, tzinfo=dt.UTC))
+    usage_factories.UsageEventFactory(subscription=sub, meter=meter, value=D("99"), timestamp=dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC))
+    assert run() == 1
+    invoice = Invoice.objects.get()
+    usage = invoice.lines.get(kind="usage")
+    assert (usage.quantity, usage.amount, usage.period_start, usage.period_end) == (D("10"), D("20.00"), dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    assert invoice.total == D("29.00") + D("20.00")
+
+
+@pytest.mark.django_db
+def test_short_first_calendar_period_is_prorated():
+    sub = SubscriptionFactory(plan__billing_cycle="calendar", plan__base_price__unit_amount=D("3000.00"), billing_anchor=dt.date(2026, 11, 16),
+                              current_period_start=dt.date(2026, 11, 16), current_period_end=dt.date(2026, 12, 1))
+    generate_due_invoices(actor=ACTOR, today=dt.date(2026, 11, 16))
+    line = Invoice.objects.get(subscription=sub).lines.get()
+    assert line.amount == D("1500.00") and "prorated 16 Nov – 30 Nov 2026" in line.description

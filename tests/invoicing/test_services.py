@@ -10,7 +10,12 @@ from billing_ops.models import DomainEvent
 from invoicing import services
 from invoicing.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus
 from tests.factories import InvoiceFactory, TenantFactory
-from tests.invoicing.factories import EXAMPLE_LINES, make_invoice, simple_lines, with_credit
+from tests.invoicing.factories import (
+    EXAMPLE_LINES,
+    make_invoice,
+    simple_lines,
+    with_credit,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -150,3 +155,13 @@ def test_send_refuses_void(billing_user):
     services.invoice_void(actor=billing_user, invoice=invoice, reason="x")
     with pytest.raises(TransitionNotAllowed):
         services.invoice_send(actor=billing_user, invoice=invoice)
+
+
+def test_usage_prices_finer_than_the_minor_unit_are_kept(billing_user):
+    invoice = make_invoice(actor=billing_user, issue=False, lines=[
+        {"description": "API calls", "quantity": "12345", "unit_price": "0.0035", "tax_rate": "7.5", "kind": "usage"}])
+    line = invoice.lines.get()
+    line.refresh_from_db()
+    assert (line.unit_price, line.amount, line.tax, invoice.total) == (D("0.003500"), D("43.21"), D("3.24"), D("46.45"))
+    with pytest.raises(ValidationFailed):
+        make_invoice(actor=billing_user, lines=[{"description": "x", "quantity": "1.00001", "unit_price": "1"}])

@@ -102,7 +102,9 @@ def test_pending_charge_is_settled_later_by_verification(paystack):
     assert (first.status, first.reason) == ("pending", "gateway_pending")
     import time
 
-    time.sleep(paystack.webhook_delay_s + 0.3)  # the fake settles it meanwhile (its webhook goes nowhere)
+    deadline = time.monotonic() + 10  # the fake settles it after webhook_delay_s (its webhook goes nowhere)
+    while time.monotonic() < deadline and charges_for(paystack, invoice)[0]["status"] != "success":
+        time.sleep(0.05)
     second = charge_invoice(actor=ACTOR, invoice=invoice)
     assert second.status == "succeeded" and second.payment.pk == first.payment.pk
     assert len(charges_for(paystack, invoice)) == 1
@@ -212,3 +214,13 @@ def test_two_concurrent_runs_never_charge_an_invoice_twice(paystack):
         inv.refresh_from_db()
         assert inv.status == "paid"
     assert DomainEvent.objects.filter(name="payment.succeeded").count() == 13
+
+
+def test_management_command_prints_the_summary(paystack, capsys):
+    from django.core.management import call_command
+
+    invoice_with_card()
+    invoice_with_card(code="AUTH_expired_card_x")
+    call_command("run_auto_charge")
+    out = capsys.readouterr().out
+    assert "charged 1, failed 1, pending 0, skipped 0, errors 0" in out and "expired_card" in out

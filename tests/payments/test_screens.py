@@ -100,3 +100,20 @@ def test_invoice_panel_renders_payments_and_forms(billing_user, rf):
     request.user = billing_user
     html = render_to_string(panel["template"], {"panel": panel}, request=request)
     assert "SEEN-ON-INVOICE" in html and "Record a manual payment" in html and "Charge" in html
+
+
+@pytest.mark.parametrize("count", [2, 30])
+def test_review_list_and_api_list_query_counts_do_not_grow(billing_user, api, django_assert_max_num_queries, count):
+    from payments.models import WebhookEvent
+
+    for i in range(count):
+        payment = PaymentFactory()
+        WebhookEvent.objects.create(event="charge.success", dedupe_key=f"k{i}", raw_body="{}", payload={}, reference=f"R{i}",
+                                    status="review", needs_review=True, review_reason="Unknown reference", payment=payment)
+    client = signed_in(billing_user)
+    with django_assert_max_num_queries(10):
+        page = client.get("/billing/payments/review/")
+    assert page.status_code == 200 and len(page.context["object_list"]) == count
+    with django_assert_max_num_queries(6):
+        listed = api.get("/api/payments/")
+    assert len(listed.json()["results"]) == count

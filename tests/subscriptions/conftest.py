@@ -23,7 +23,3 @@ def captured_events():
     for name in names:
         if record in events._subscribers.get(name, []):
             events._subscribers[name].remove(record)
-
-
-# Real-browser fixtures (skipped without Debian's Chromium), shared with tests/browser.
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: E402,F401

@@ -257,3 +257,10 @@ def test_coupon_create_validation(billing_user):
         services.coupon_create(actor=billing_user, code="bad", kind="percent", percent_off="120")
     with pytest.raises(ValidationFailed):
         services.coupon_create(actor=billing_user, code="rep", kind="percent", percent_off="10", duration="repeating")
+
+
+def test_refusal_names_the_right_action(billing_user):
+    with pytest.raises(TransitionNotAllowed, match="Cannot activate a paused subscription; resume it instead"):
+        services.subscription_activate(actor=billing_user, subscription=make_subscription(status="paused"))
+    with pytest.raises(TransitionNotAllowed, match="cannot move from 'canceled' to 'active'"):
+        services.subscription_reactivate(actor=billing_user, subscription=make_subscription(status="canceled"), reason="x")

@@ -1,12 +1,16 @@
 """The renewal task: advances due periods, cancellations first, trials, commitment, expiry; idempotent and concurrent-safe."""
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from accounts.models import AuditEntry
 from billing_ops.models import DomainEvent
+from subscriptions import periods as period_math
 from subscriptions.models import Subscription
 from subscriptions.tasks import renew_due, renew_due_subscriptions
 from tests.factories import PlanFactory
@@ -188,3 +192,28 @@ def test_a_row_locked_by_another_worker_is_skipped_then_renewed_later():
     assert periods(held)[1] == date(2026, 11, 1) and periods(free)[1] == DEC1
     assert renew_due(on=DEC1)["renewed"] == 1
     assert periods(held)[1] == DEC1
+
+
+
+class RenewalFollowsTheSchedule(HypothesisTestCase):
+    """Property: however late the task runs, it leaves the subscription in the period containing that day."""
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        anchor=st.dates(min_value=date(2023, 1, 1), max_value=date(2026, 12, 31)),
+        interval=st.sampled_from(["daily", "weekly", "monthly", "quarterly", "yearly"]),
+        cycle=st.sampled_from(["anniversary", "calendar"]),
+        gap=st.integers(min_value=0, max_value=800),
+    )
+    def test_renewal_lands_in_the_period_containing_the_run_date(self, anchor, interval, cycle, gap):
+        if interval == "daily":
+            gap = min(gap, 60)
+        plan = PlanFactory(interval=interval, billing_cycle=cycle)
+        start, end = period_math.first_period(start=anchor, interval=interval, cycle=cycle)
+        sub = make_subscription(plan=plan, start=start, end=end, billing_anchor=anchor)
+        on = end + timedelta(days=gap)
+        renew_due(on=on)
+        sub.refresh_from_db()
+        assert (sub.current_period_start, sub.current_period_end) == period_math.period_containing(
+            anchor=anchor, interval=interval, cycle=cycle, on=on)
+        assert renew_due(on=on)["renewed"] == 0

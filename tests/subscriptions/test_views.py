@@ -179,3 +179,21 @@ def test_plan_and_coupon_screens(billing_user):
     assert "Seats" in client.get("/billing/plans/").content.decode()
     assert client.post("/billing/coupon-new/", {"code": "half", "kind": "percent", "percent_off": "50", "duration": "once"}).status_code == 302
     assert "HALF" in client.get("/billing/coupons/").content.decode()
+
+
+@pytest.mark.django_db
+def test_coupon_list_shows_expired_and_used_up_coupons_as_such(billing_user):
+    import datetime as _dt
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from subscriptions.models import Coupon
+
+    Coupon.objects.create(code="OLD", name="Old", kind="percent", percent_off=10, expires_at=timezone.now() - _dt.timedelta(days=1))
+    Coupon.objects.create(code="GONE", name="Gone", kind="percent", percent_off=10, max_redemptions=2, times_redeemed=2)
+    Coupon.objects.create(code="LIVE", name="Live", kind="percent", percent_off=10)
+    client = Client()
+    client.force_login(billing_user)
+    statuses = {c.code: c.redeemable_status for c in client.get("/billing/coupons/").context["object_list"]}
+    assert statuses == {"OLD": "expired", "GONE": "used up", "LIVE": "active"}

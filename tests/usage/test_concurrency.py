@@ -43,8 +43,12 @@ def test_same_batch_sent_at_once_is_stored_once(subscription, meter):
     now = dt.datetime.now(dt.UTC)
     items = [{"subscription": subscription.pk, "meter": "api-calls", "value": "1", "idempotency_key": f"c{i}",
               "timestamp": (now - dt.timedelta(seconds=i)).isoformat()} for i in range(300)]
-    _run_at_once(lambda: usage_events_record(actor=system("test"), items=items))
+    outcomes = _run_at_once(lambda: usage_events_record(actor=system("test"), items=items))
     assert UsageEvent.objects.count() == 300
+    # Each event is reported "created" to exactly one of the racing requests, "duplicate" to the others.
+    created = [sum(r.result == "created" for r in results) for results in outcomes]
+    assert sum(created) == 300
+    assert all(r.result in ("created", "duplicate") for results in outcomes for r in results)
 
 
 def test_daily_snapshot_run_at_once_leaves_one_set_of_rows():

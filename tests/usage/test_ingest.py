@@ -168,3 +168,31 @@ def test_create_usage_client_command_prints_a_working_token(subscription, meter)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.post(URL, event(subscription, "cmd"), format="json").status_code == 201
+
+
+def test_idempotency_keys_are_scoped_per_tenant(machine, subscription, meter, period):
+    from tests.factories import SubscriptionFactory
+
+    start, end = period
+    other = SubscriptionFactory(billing_anchor=start, current_period_start=start, current_period_end=end)
+    body = machine.post(URL, [event(subscription, "same"), event(other, "same"), event(other, "same")], format="json").json()
+    assert (body["created"], body["duplicates"]) == (2, 1)
+    assert UsageEvent.objects.filter(idempotency_key="same").count() == 2
+
+
+def test_value_defaults_to_one_and_timestamp_to_now(machine, subscription, meter):
+    response = machine.post(URL, {"subscription": subscription.pk, "meter": "api-calls", "idempotency_key": "d"}, format="json")
+    assert response.status_code == 201
+    stored = UsageEvent.objects.get()
+    assert stored.value == 1 and abs((timezone.now() - stored.timestamp).total_seconds()) < 60
+
+
+@pytest.mark.parametrize("body,code", [
+    ('{"events": "nope"}', "invalid"),
+    ('{"events": []}', "invalid"),
+    ("[]", "invalid"),
+    ("{not json", "malformed"),
+])
+def test_malformed_batches_are_refused_whole(machine, body, code):
+    response = machine.generic("POST", URL, body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == code

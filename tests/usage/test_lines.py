@@ -116,3 +116,16 @@ def test_usage_is_billed_in_arrears_for_the_previous_period():
     assert [line["quantity"] for line in lines] == [Decimal("3")]
     first = SubscriptionFactory()  # anchor = period start: nothing before it
     assert usage_lines_for_previous_period(subscription=first) == ([], None)
+
+
+def test_usage_section_on_the_subscription_screen(client, billing_user):
+    today = timezone.now().date()
+    start = today.replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    sub = SubscriptionFactory(billing_anchor=start, current_period_start=start, current_period_end=end)
+    client.force_login(billing_user)
+    assert "Usage this period" not in client.get(f"/billing/subscriptions/{sub.pk}/").content.decode()
+    meter = MeterFactory(name="Minutes", unit="min")
+    UsageEventFactory(subscription=sub, meter=meter, value=Decimal("7"), timestamp=timezone.now())
+    html = client.get(f"/billing/subscriptions/{sub.pk}/").content.decode()
+    assert "Usage this period" in html and "Minutes" in html and "NGN 14.00" in html

@@ -53,18 +53,24 @@
     return data;
   }
 
+  // "80000.00" -> "80,000.00": thousands separators as on every other screen, by string (never a float).
+  function grouped(amount) {
+    var parts = String(amount).split(".");
+    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (parts.length > 1 ? "." + parts[1] : "");
+  }
+
   function show(result) {
     errorBox.hidden = true;
     form.querySelectorAll("[data-total]").forEach(function (cell) {
       var key = cell.getAttribute("data-total");
       var negative = (key === "discount" || key === "credit_applied") && result[key] !== "0.00";
-      cell.textContent = (negative ? "−" : "") + result.currency + " " + result[key];  // the engine's decimal string, never a float
+      cell.textContent = (negative ? "−" : "") + result.currency + " " + grouped(result[key]);  // the engine's decimal string, never a float
     });
     var rows = tbody.querySelectorAll("tr.line-row");
     rows.forEach(function (row, index) {
       var line = result.lines[index];
       ["net", "tax", "total"].forEach(function (key) {
-        row.querySelector("[data-line='" + key + "']").textContent = line ? line[key] : "—";
+        row.querySelector("[data-line='" + key + "']").textContent = line ? grouped(line[key]) : "—";
       });
     });
   }

@@ -2,14 +2,13 @@
 import pytest
 
 from invoicing.models import Invoice
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: F401  (fixtures)
 from tests.factories import TenantFactory
 from tests.invoicing.factories import with_credit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def test_new_invoice_live_total_matches_the_contract_example(page, login, billing_user, screenshot):  # noqa: F811
+def test_new_invoice_live_total_matches_the_contract_example(page, login, billing_user, screenshot):
     tenant = with_credit(TenantFactory(name="Browser Foods"), "5.00")
     login(billing_user)
     page.goto(f"/billing/invoice-new/?tenant={tenant.pk}")

@@ -1,0 +1,134 @@
+"""Benchmark: invoice generation for every due subscription (100,000) through the real task.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_bench \\
+      .venv/bin/python -m bench.bench_generation --reset [--max-seconds 600]
+
+Runs the Celery task function ``invoicing.tasks.generate_due_invoices`` (what a worker runs when beat
+fires it; it walks the due subscriptions in id batches of 200, one transaction per subscription) in a
+child process. ``--max-seconds`` stops it after that long (the task is crash-safe: each subscription
+is its own transaction, the next run carries on) and the figure is then a measured rate with the time
+for all due subscriptions extrapolated from it — the JSON says which.
+``--reset`` first deletes the invoices made by an earlier run (those linked to a subscription, with
+their lines, payments and dunning cases) so every subscription of the book is due again.
+Then it verifies the invoices made: one per subscription and period, none duplicated, every invoice
+issued with a unique number, one plan line, subtotal/tax/total equal to the plan price plus 7.5% tax,
+and (for a complete run) no subscription still due. Target: < 120 s for 100,000 subscriptions.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import time
+
+from bench.common import scalar, setup_django, write_results
+
+TARGET_S = 120
+
+
+def reset_generated() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE gen_inv AS SELECT id FROM invoicing_invoice WHERE subscription_id IS NOT NULL")
+        cur.execute("SELECT count(*) FROM gen_inv")
+        count = cur.fetchone()[0]
+        cur.execute("UPDATE payments_webhookevent SET payment_id = NULL WHERE payment_id IN "
+                    "(SELECT id FROM payments_payment WHERE invoice_id IN (SELECT id FROM gen_inv))")
+        cur.execute("DELETE FROM payments_refund WHERE payment_id IN (SELECT id FROM payments_payment WHERE invoice_id IN (SELECT id FROM gen_inv))")
+        cur.execute("DELETE FROM payments_payment WHERE invoice_id IN (SELECT id FROM gen_inv)")
+        cur.execute("DELETE FROM dunning_dunningcase WHERE invoice_id IN (SELECT id FROM gen_inv)")
+        cur.execute("DELETE FROM invoicing_invoiceline WHERE invoice_id IN (SELECT id FROM gen_inv)")
+        cur.execute("DELETE FROM invoicing_invoice WHERE id IN (SELECT id FROM gen_inv)")
+        cur.execute("DROP TABLE gen_inv")
+        cur.execute("VACUUM ANALYZE invoicing_invoice") if not connection.in_atomic_block else None
+        cur.execute("ANALYZE invoicing_invoiceline")
+    return count
+
+
+def verify(*, today, due_before: set[int], made: int, complete: bool) -> dict:
+    rows = {
+        "due_before": len(due_before),
+        "made": made,
+        "invoices": scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL"),
+        "duplicated_periods": scalar("SELECT count(*) FROM (SELECT 1 FROM invoicing_invoice WHERE subscription_id IS NOT NULL "
+                                     "GROUP BY subscription_id, period_start HAVING count(*) > 1) d"),
+        "duplicate_numbers": scalar("SELECT count(*) FROM (SELECT 1 FROM invoicing_invoice WHERE number IS NOT NULL "
+                                    "GROUP BY number HAVING count(*) > 1) d"),
+        "not_issued": scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL AND "
+                             "(status <> 'issued' OR number IS NULL OR issue_date IS NULL)"),
+        "wrong_period": scalar("SELECT count(*) FROM invoicing_invoice i JOIN subscriptions_subscription s ON s.id = i.subscription_id "
+                               "WHERE i.period_start <> s.current_period_start OR i.period_end <> s.current_period_end"),
+        "wrong_amounts": scalar(
+            "SELECT count(*) FROM invoicing_invoice i JOIN subscriptions_subscription s ON s.id = i.subscription_id "
+            "JOIN subscriptions_plan p ON p.id = s.plan_id JOIN subscriptions_price pr ON pr.id = p.base_price_id "
+            "WHERE i.subtotal <> pr.unit_amount OR i.tax <> round(pr.unit_amount * pr.tax_rate / 100, 2) "
+            "OR i.total <> i.subtotal + i.tax OR i.amount_due <> i.total OR i.currency <> s.currency"),
+        "wrong_lines": scalar(
+            "SELECT count(*) FROM invoicing_invoice i WHERE i.subscription_id IS NOT NULL AND "
+            "(SELECT count(*) FROM invoicing_invoiceline l WHERE l.invoice_id = i.id) <> 1"),
+    }
+    from invoicing.generation import due_subscriptions
+
+    rows["still_due"] = due_subscriptions(today=today).count()
+    rows["still_due_expected"] = 0 if complete else len(due_before) - made
+    rows["correct"] = (rows["still_due"] == rows["still_due_expected"] and rows["invoices"] >= made
+                       and not any(rows[k] for k in ("duplicated_periods", "duplicate_numbers", "not_issued", "wrong_period",
+                                                     "wrong_amounts", "wrong_lines")))
+    return rows
+
+
+def _run_task(_conn) -> None:
+    from django.db import connections
+
+    connections.close_all()  # forked: never share the parent's connection
+    from invoicing.tasks import generate_due_invoices
+
+    _conn.send(generate_due_invoices())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reset", action="store_true", help="delete invoices of earlier runs first")
+    parser.add_argument("--max-seconds", type=float, default=0, help="stop the task after this long and extrapolate")
+    args = parser.parse_args(argv)
+    setup_django()
+    from django.db import connections
+    from django.utils import timezone
+
+    from invoicing.generation import due_subscriptions
+
+    if args.reset:
+        print(f"  reset: deleted {reset_generated()} generated invoices", flush=True)
+    today = timezone.localdate()
+    due_before = set(due_subscriptions(today=today).values_list("pk", flat=True))
+    before = scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL")
+    print(f"  {len(due_before)} subscriptions due", flush=True)
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    started = time.perf_counter()
+    task = ctx.Process(target=_run_task, args=(child,))
+    task.start()
+    task.join(args.max_seconds or None)
+    complete = not task.is_alive()
+    if not complete:
+        task.terminate()
+        task.join()
+    elapsed = round(time.perf_counter() - started, 1)
+    made = scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL") - before
+    rate = made / elapsed
+    total_s = elapsed if complete else round(len(due_before) / rate, 1)
+    print(f"  {'generated' if complete else 'stopped after'} {elapsed} s: {made} invoices ({rate:.1f}/s)"
+          + ("" if complete else f"; all {len(due_before)} would take ~{total_s} s"), flush=True)
+    checks = verify(today=today, due_before=due_before, made=made, complete=complete)
+    print(f"  checks: {checks}", flush=True)
+    write_results("bench_generation", {
+        "mode": "task function in a child process (one worker)", "complete": complete,
+        "due_subscriptions": len(due_before), "made": made, "seconds": elapsed, "invoices_per_s": round(rate, 1),
+        "seconds_for_all": total_s, "extrapolated": not complete, "checks": checks, "target_s": TARGET_S,
+        "meets_target": complete and elapsed < TARGET_S and checks["correct"],
+    })
+
+
+if __name__ == "__main__":
+    main()
