@@ -18,7 +18,7 @@ from tests.payments.conftest import (  # noqa: F401 — fixtures shared with the
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="needs PostgreSQL: real row locks, concurrent connections and pg_terminate_backend",
+    reason="needs PostgreSQL: real row locks, concurrent connections, a second process on the test database, pg_terminate_backend",
 )
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # port 1: connection refused at once
@@ -39,9 +39,17 @@ def dead_broker():
     """Point the Celery app at a port where nothing listens; restore it (and its pools) on exit."""
     from billing_ops.celery import app
 
-    saved = app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager
-    app.conf.broker_url = DEAD_REDIS
-    app.conf.task_always_eager = False
+    with celery_overrides(app, broker_url=DEAD_REDIS, task_always_eager=False):
+        yield app
+
+
+@contextmanager
+def celery_overrides(app, **values):
+    """Change Celery settings (and drop the connection pools) for a while; afterwards remove the
+    overrides instead of writing old values back, which would shadow the CELERY_* Django settings."""
+    saved_changes = {key: app.conf.changes[key] for key in values if key in app.conf.changes}
+    saved_pools = app._pool, app.amqp._producer_pool
+    app.conf.update(values)
     app._pool = None
     app.amqp._producer_pool = None
     try:
@@ -49,7 +57,10 @@ def dead_broker():
     finally:
         if app._pool is not None:
             app._pool.force_close_all()
-        app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager = saved
+        for key in values:
+            app.conf.changes.pop(key, None)
+        app.conf.changes.update(saved_changes)
+        app._pool, app.amqp._producer_pool = saved_pools
 
 
 @contextmanager

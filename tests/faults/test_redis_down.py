@@ -159,19 +159,13 @@ def test_a_hung_redis_fails_fast_instead_of_blocking_the_request(settings):
     from billing_ops.celery import app
     from billing_ops.soft_cache import cache_get
     from billing_ops.tasks import heartbeat
-    from tests.faults.conftest import hung_redis
+    from tests.faults.conftest import celery_overrides, hung_redis
 
     with hung_redis() as url:
-        saved = app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager
-        app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager = url, None, None, False
-        try:
+        with celery_overrides(app, broker_url=url, task_always_eager=False):
             started = time.monotonic()
             assert enqueue(heartbeat) is False
             assert time.monotonic() - started < 10
-        finally:
-            if app._pool is not None:
-                app._pool.force_close_all()
-            app.conf.broker_url, app._pool, app.amqp._producer_pool, app.conf.task_always_eager = saved
         hung_cache = {"default": {**settings.CACHES["default"], "LOCATION": url}}
         with override_settings(CACHES=hung_cache):
             started = time.monotonic()

@@ -95,11 +95,16 @@ def eager_tasks():
     """Run Celery tasks inline (``.delay`` calls the task at once)."""
     from billing_ops.celery import app
 
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    keys = ("task_always_eager", "task_eager_propagates")
+    saved = {key: app.conf.changes[key] for key in keys if key in app.conf.changes}
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+    # Drop the overrides rather than writing the old values back: an explicit value would shadow the
+    # CELERY_* Django settings for every later test in the process (settings.CELERY_TASK_ALWAYS_EAGER).
+    for key in keys:
+        app.conf.changes.pop(key, None)
+    app.conf.changes.update(saved)
 
 
 @pytest.fixture
