@@ -270,6 +270,8 @@ BILLING_PERIODIC_TASKS = {
 # Credit notes: require the approver to differ from the creator (four-eyes rule).
 CREDIT_NOTE_REQUIRE_DIFFERENT_APPROVER = env_bool("CREDIT_NOTE_REQUIRE_DIFFERENT_APPROVER", True)
 DEFAULT_PAYMENT_TERMS_DAYS = int(os.environ.get("DEFAULT_PAYMENT_TERMS_DAYS", "14"))
+# Generated invoices are emailed to the tenant (with the PDF) as soon as they are issued.
+INVOICE_EMAIL_ON_GENERATION = env_bool("INVOICE_EMAIL_ON_GENERATION", True)
 LIST_PAGE_SIZE = 50
 
 # --- Logging: never log request bodies (they may carry keys) --------------------------------

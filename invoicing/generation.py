@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -172,7 +173,7 @@ def invoice_generate_for_subscription(*, actor, subscription_id: int, today: dt.
     nothing to do (already invoiced, not billable, a trial without a payment method, no lines)."""
     from accounts.models import Tenant
     from accounts.services import tenant_credit_adjust
-    from invoicing.services import invoice_create, invoice_issue
+    from invoicing.services import invoice_create, invoice_issue, invoice_send
     from subscriptions.models import PendingProration, Subscription
 
     today = today or timezone.localdate()
@@ -252,6 +253,9 @@ def invoice_generate_for_subscription(*, actor, subscription_id: int, today: dt.
                                  source_type="subscriptions.subscription", source_id=str(subscription.pk))
             PendingProration.objects.filter(pk__in=[p.pk for p in prorations if p.amount < 0]).update(invoiced_at=now)
         invoice = invoice_issue(actor=actor, invoice=invoice)
+        if settings.INVOICE_EMAIL_ON_GENERATION:
+            # Issued and sent: the email with the PDF leaves after the commit (swept up if the broker is down).
+            invoice = invoice_send(actor=actor, invoice=invoice)
     return invoice
 
 

@@ -175,3 +175,29 @@ def test_short_first_calendar_period_is_prorated():
     generate_due_invoices(actor=ACTOR, today=dt.date(2026, 11, 16))
     line = Invoice.objects.get(subscription=sub).lines.get()
     assert line.amount == D("1500.00") and "prorated 16 Nov – 30 Nov 2026" in line.description
+
+
+@pytest.mark.django_db(transaction=True)
+def test_generated_invoices_are_emailed_once_with_the_pdf(mailoutbox, settings):
+    from invoicing.emails import invoice_email_deliver, sweep_unsent_invoice_emails
+
+    sub = SubscriptionFactory()
+    assert run() == 1
+    invoice = Invoice.objects.get()
+    assert invoice_email_deliver(invoice_id=invoice.pk) is True  # what the queued task does
+    assert invoice_email_deliver(invoice_id=invoice.pk) is False  # a second delivery sends nothing
+    assert sweep_unsent_invoice_emails(older_than_seconds=0) == 0
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == [sub.tenant.billing_email] and invoice.number in message.subject
+    assert any(name.endswith(".pdf") for name, _content, _type in message.attachments)
+
+
+@pytest.mark.django_db
+def test_generation_can_leave_the_email_to_staff(settings):
+    from accounts.models import AuditEntry
+
+    settings.INVOICE_EMAIL_ON_GENERATION = False
+    SubscriptionFactory()
+    assert run() == 1
+    assert not AuditEntry.objects.filter(action="invoice.sent").exists()
