@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
 import socket
 import threading
@@ -16,19 +15,9 @@ from payments.paystack.fake_server import FakePaystack
 FAKE_SECRET = "sk_test_fixture0000000000001234"
 
 
-def _find_shared() -> Path:
-    """../shared/paystack beside the repository; worktrees live one level deeper than the main checkout."""
-    if os.environ.get("BILLING_OPS_SHARED_DIR"):
-        return Path(os.environ["BILLING_OPS_SHARED_DIR"]) / "paystack"
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "paystack"
-        if candidate.is_dir():
-            return candidate
-    return here.parents[3] / "shared" / "paystack"
-
-
-SHARED = _find_shared()
+# Paystack's reference material (OpenAPI description, sample webhooks) as published in ../shared/paystack,
+# vendored so that the suite runs from any clone; test_reference_copy_matches_shared keeps it in step.
+SHARED = Path(__file__).resolve().parent / "paystack_reference"
 
 
 @pytest.fixture
