@@ -43,10 +43,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
     lists = _load("bench_lists")
     if lists:
         f = lists["figures"]
-        dunning = _load("bench_lists_dunning")
         for screen, pages in f["pages"].items():
-            if screen == "dunning" and dunning:
-                pages = dunning["figures"]["pages"]["dunning"]
             cells = ", ".join(f"{kind} {row['p95_ms']:.0f}" for kind, row in pages.items())
             queries = sorted({q for row in pages.values() for q in row["queries"]})
             out.append((f"3. list {screen}", "p95 < 150 ms, fixed queries",
