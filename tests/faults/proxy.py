@@ -3,6 +3,7 @@ then misbehaves on the way back, as a flaky network or load balancer would (the 
 the answer never arrives), or holds a request before it reaches Paystack."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -80,10 +81,8 @@ class FaultProxy:
             self._stop.wait(self.hang_s)
         if mode == "drop_after":
             handler.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 handler.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self._answer(handler, status, payload)
 

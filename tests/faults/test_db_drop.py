@@ -12,6 +12,7 @@ from django.db import DatabaseError, connection
 from billing_ops import events
 from tests.faults.conftest import postgres_only
 
+
 def _terminate_own_backend():
     pid = connection.cursor().connection.info.backend_pid
     db = connection.settings_dict

@@ -16,7 +16,6 @@ from rest_framework.test import APIClient
 
 from billing_ops.access import ROLE_CAPABILITIES, SUPER_ADMIN
 from tests.access_rules import EXPECTED, SAMPLES
-from tests.faults.conftest import FAKE_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -214,29 +213,30 @@ def test_bad_input_is_a_4xx_in_the_error_shape_and_writes_nothing(world):
     failures = []
     before = row_counts()
     for name, method in ENDPOINTS:
-        kwargs = SAMPLES[name](world) if name in SAMPLES else {}
-        url = reverse(name, kwargs=kwargs)
-        operation = operation_for(url, method)
+        url = reverse(name, kwargs=SAMPLES[name](world) if name in SAMPLES else {})
         client = APIClient()
         client.force_authenticate(_user_for(world, EXPECTED[name][method]))
-
-        @EXAMPLES
-        @given(body=bodies_for(name, body_fields(operation)))
-        def check(body):
-            response, raw = _send(client, method, url, body)
-            if not _all_rejected_batch(name, response):
-                assert_error_shape(response, f"{method} {url} {raw[:200]!r}")
-            after = row_counts()
-            assert after == before, f"{method} {url} {raw[:200]!r} wrote rows: " \
-                f"{ {t: after[t] - before[t] for t in after if after[t] != before[t]} }"
-
         try:
-            check()
+            _fuzz(client, name, method, url, before)
         except AssertionError as exc:
             failures.append(str(exc).splitlines()[0])
-        except Exception as exc:  # a crash in the view (the test client re-raises it)
+        except Exception as exc:  # noqa: BLE001 — a crash in the view (the test client re-raises it)
             failures.append(f"{method} {url}: {type(exc).__name__}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+def _fuzz(client, name, method, url, before):
+    @EXAMPLES
+    @given(body=bodies_for(name, body_fields(operation_for(url, method))))
+    def check(body):
+        response, raw = _send(client, method, url, body)
+        if not _all_rejected_batch(name, response):
+            assert_error_shape(response, f"{method} {url} {raw[:200]!r}")
+        after = row_counts()
+        assert after == before, f"{method} {url} {raw[:200]!r} wrote rows: " \
+            f"{ {t: after[t] - before[t] for t in after if after[t] != before[t]} }"
+
+    check()
 
 
 @pytest.mark.parametrize("name,method", [e for e in ENDPOINTS if e[0] in SAMPLES], ids=lambda v: v)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def _get_urls(world):
     for name, rules in sorted(EXPECTED.items()):
         capability = rules.get("GET")
-        if capability is None or capability not in ROLE_CAPABILITIES[SUPER_ADMIN] and capability != "public":
+        if capability is None or (capability not in ROLE_CAPABILITIES[SUPER_ADMIN] and capability != "public"):
             continue
         if name.startswith("api:schema") or "export" in name:
             continue
