@@ -439,15 +439,20 @@ def tenant_reactivate_if_settled(*, actor, tenant_id: int, settled_invoice_id: i
     from accounts.services import tenant_set_status
     from subscriptions.models import Subscription, SubscriptionStatus
 
+    # Most settlements concern tenants dunning never suspended: answer those without locking the tenant,
+    # which would otherwise deadlock two payments of one tenant settling at once (each holds its invoice,
+    # the foreign-key checks hold the tenant in KEY SHARE, and both then ask for FOR UPDATE).
+    suspended_by_dunning = Subscription.objects.filter(tenant_id=tenant_id, status=SubscriptionStatus.SUSPENDED,
+                                                       dunning_cases__suspended_at__isnull=False)
+    if not Tenant.objects.filter(pk=tenant_id, status=TenantStatus.SUSPENDED).exists() and not suspended_by_dunning.exists():
+        return False
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant_id)
         if tenant_has_outstanding(tenant_id, settled_invoice_id=settled_invoice_id):
             return False
         reason = "Balance settled: overdue invoices paid or credited"
         effects = []
-        subscriptions = Subscription.objects.filter(tenant_id=tenant_id, status=SubscriptionStatus.SUSPENDED,
-                                                    dunning_cases__suspended_at__isnull=False).distinct()
-        for subscription in subscriptions:
+        for subscription in suspended_by_dunning.distinct():
             effects.append(f"subscription {subscription.pk} {_reactivate_subscription(actor=actor, subscription=subscription, reason=reason)}")
         if tenant.status == TenantStatus.SUSPENDED and tenant.suspension_reason.startswith(NON_PAYMENT_PREFIX):
             tenant_set_status(actor=actor, tenant=tenant, status=TenantStatus.ACTIVE, reason=reason)
