@@ -52,6 +52,13 @@ def due_subscriptions(*, today: dt.date):
             .filter(~Exists(invoiced)).order_by("pk"))
 
 
+def _period_invoiced(subscription_id: int) -> bool:
+    from subscriptions.models import Subscription
+
+    period_start = Subscription.objects.filter(pk=subscription_id).values_list("current_period_start", flat=True).first()
+    return Invoice.objects.filter(subscription_id=subscription_id, period_start=period_start).exists()
+
+
 def generate_due_invoices(*, actor, batch_size: int = 200, today: dt.date | None = None) -> int:
     """Generate and issue the invoices of every due subscription period; returns how many were made."""
     today = today or timezone.localdate()
@@ -64,7 +71,12 @@ def generate_due_invoices(*, actor, batch_size: int = 200, today: dt.date | None
             try:
                 invoice = invoice_generate_for_subscription(actor=actor, subscription_id=subscription_id, today=today)
             except IntegrityError:
-                invoice = None  # another worker made this period's invoice first
+                invoice = None
+                if not _period_invoiced(subscription_id):
+                    # Not the one-invoice-per-period constraint (e.g. a clashing invoice number): a real
+                    # failure, logged loudly; the subscription stays due and the next run retries it.
+                    logger.exception("Invoice generation failed for subscription %s", subscription_id)
+                # else: another worker made this period's invoice first
             except DB_CONNECTION_ERRORS:
                 raise  # the connection is gone: stop now; the task is retried (billing_ops.queue.DB_RETRY)
             except Exception:

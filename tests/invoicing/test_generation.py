@@ -201,3 +201,17 @@ def test_generation_can_leave_the_email_to_staff(settings):
     SubscriptionFactory()
     assert run() == 1
     assert not AuditEntry.objects.filter(action="invoice.sent").exists()
+
+
+@pytest.mark.django_db
+def test_a_clash_that_is_not_another_workers_invoice_is_logged_not_swallowed(caplog):
+    from invoicing.models import DocumentSequence
+
+    sub = SubscriptionFactory()
+    # A broken numbering sequence: the next number is already taken by another invoice.
+    DocumentSequence.objects.update_or_create(prefix="INV", year=TODAY.year, defaults={"last_number": 0})
+    Invoice.objects.create(tenant=sub.tenant, currency=sub.currency, number=f"INV-{TODAY.year}-000001", status="issued")
+    with caplog.at_level("ERROR", logger="invoicing.generation"):
+        assert run() == 0
+    assert any("Invoice generation failed" in r.getMessage() for r in caplog.records)
+    assert not Invoice.objects.filter(subscription=sub).exists()  # nothing half-made; still due for the next run
