@@ -6,10 +6,9 @@ from typing import Any
 
 from django.db import models, transaction
 
+from accounts.models import AuditEntry
 from billing_ops.actors import actor_label, actor_user
 from billing_ops.request_context import current_ip
-
-from accounts.models import AuditEntry
 
 
 def _plain(value: Any) -> Any:

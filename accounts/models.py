@@ -1,7 +1,6 @@
 """Tenants (the operator's customers), the append-only audit trail and the account-credit ledger."""
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.db import models
 

@@ -1,7 +1,6 @@
 """Writes for staff, tenants and account credit. Each function is one transaction with an audit entry."""
 from __future__ import annotations
 
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password

@@ -13,7 +13,6 @@ import statistics
 import sys
 import time
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

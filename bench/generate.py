@@ -101,7 +101,7 @@ def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int 
             start, end = period_for(sid)
             periods[sid] = (start, end)
             sub_of_tenant[tid] = sid
-            created = dt.datetime.combine(today - dt.timedelta(days=rng.randint(31, 1500)), dt.time(), tzinfo=dt.timezone.utc)
+            created = dt.datetime.combine(today - dt.timedelta(days=rng.randint(31, 1500)), dt.time(), tzinfo=dt.UTC)
             yield {"created_at": created, "updated_at": created,
                    "id": sid, "tenant_id": tid, "plan_id": plan.id, "status": "active", "currency": plan.currency,
                    "billing_anchor": start, "current_period_start": start, "current_period_end": end, "auto_renew": True}
@@ -120,7 +120,7 @@ def make_book(*, tenants: int, invoices: int, due_subscriptions: int, seed: int 
     year_seq: dict[int, int] = {}
     paid_rows: list[tuple] = []  # (invoice id, tenant id, number, total, currency, paid at)
     overdue_rows: list[tuple] = []  # (invoice id, tenant id, due date, total, currency)
-    utc = dt.timezone.utc
+    utc = dt.UTC
 
     def invoice_rows():
         for iid in invoice_ids:
@@ -196,7 +196,7 @@ def make_cases(overdue_rows, sub_of_tenant) -> int:
 
     policy = DunningPolicy.objects.filter(is_default=True).first() or DunningPolicy.objects.create(name="Default")
     ids = reserve_ids(DunningCase, len(overdue_rows))
-    utc = dt.timezone.utc
+    utc = dt.UTC
 
     def rows():
         for cid, (iid, tid, due, total, currency) in zip(ids, overdue_rows, strict=True):

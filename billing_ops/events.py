@@ -22,7 +22,7 @@ _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 
 
 class Event:
-    __slots__ = ("name", "payload", "actor", "record")
+    __slots__ = ("actor", "name", "payload", "record")
 
     def __init__(self, name: str, payload: dict[str, Any], actor, record):
         self.name = name

@@ -44,7 +44,7 @@ def minor_unit(currency: str) -> Decimal:
 
 def to_decimal(value) -> Decimal:
     """Parse a str/int/Decimal into Decimal; refuse floats and garbage."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError("Money must not be a float or bool; pass a str or Decimal")
     if isinstance(value, Decimal):
         result = value

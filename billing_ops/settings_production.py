@@ -8,8 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 os.environ.setdefault("DEBUG", "false")
 
-from billing_ops.settings import *  # noqa: E402,F403
-from billing_ops.settings import env_bool, env_list  # noqa: E402
+from billing_ops.settings import *  # noqa: F403
+from billing_ops.settings import env_bool, env_list
 
 DEBUG = False
 for _required in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS"):

@@ -10,10 +10,9 @@ from billing_ops.tenant_panels import register_tenant_panel
 def recovery_panel(user):
     if not has_capability(user, READ):
         return None
+    from billing_ops.money import display
     from dunning.metrics import recovery_metrics
     from dunning.models import DunningCase
-
-    from billing_ops.money import display
 
     metrics = recovery_metrics(cases=scope_to_user(DunningCase.objects.all(), user))
     figures = []  # the same numbers as (label, value) pairs, for panels shown without their template

@@ -21,8 +21,17 @@ from billing_ops.errors import Conflict, TransitionNotAllowed, ValidationFailed
 from billing_ops.state import check_transition
 from dunning import policy as policy_rules
 from dunning.models import (
-    ACTIVE_CASE_STATUSES, CASE_TRANSITIONS, CaseStatus, DunningCase, DunningPolicy, Notification, NotificationKind,
-    NotificationStatus, OpenedBy, RecordKind, RecoveryRecord,
+    ACTIVE_CASE_STATUSES,
+    CASE_TRANSITIONS,
+    CaseStatus,
+    DunningCase,
+    DunningPolicy,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    OpenedBy,
+    RecordKind,
+    RecoveryRecord,
 )
 from dunning.timeline import REMINDER, Timeline, plan_timeline
 

@@ -84,7 +84,7 @@ def plan_timeline(policy: Any, failure_date: dt.date, due_date: dt.date | None =
     """Every planned retry, reminder and the suspension for a case that failed on ``failure_date``."""
     intervals = [int(d) for d in _get(policy, "retry_interval_days")][: int(_get(policy, "max_retries"))]
     nominal, day = [], failure_date
-    for number, interval in enumerate(intervals, start=1):
+    for interval in intervals:
         day = day + dt.timedelta(days=interval)
         nominal.append(day)
     retries = []

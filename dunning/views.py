@@ -235,7 +235,7 @@ class TemplateEditView(CapabilityRequiredMixin, TemplateView):
             if case is not None:
                 context.update(tenant_name=case.tenant.name, update_payment_link=notifications.update_payment_link(case.tenant),
                                **{k: notifications._plain(v) for k, v in services.notice_context(case).items()})
-        return dict(zip(("subject", "text", "html"), notifications.render(self.kind(), context, source=(subject, text, html))))
+        return dict(zip(("subject", "text", "html"), notifications.render(self.kind(), context, source=(subject, text, html)), strict=True))
 
     def post(self, request, *args, **kwargs):
         form = TemplateForm(request.POST)

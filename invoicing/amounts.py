@@ -268,7 +268,7 @@ def compute_invoice(
 
     results = []
     for (line, quantity, unit_price, rate, amount), d_share, c_share in zip(
-        prepared, discount_shares, credit_shares
+        prepared, discount_shares, credit_shares, strict=True
     ):
         net = _money(amount - d_share - c_share, currency)
         tax = _exact_money(Fraction(net) * Fraction(rate) / 100, currency)

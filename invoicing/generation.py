@@ -39,7 +39,7 @@ def has_reusable_payment_method(tenant_id) -> bool:
         return False
     try:
         return model.objects.filter(tenant_id=tenant_id, reusable=True).exists()
-    except Exception:  # a payments schema without those fields: treat as no method
+    except Exception:  # noqa: BLE001 - a payments schema without those fields: treat as no method
         logger.warning("payments.PaymentMethod lacks tenant/reusable; treating tenants as without a payment method")
         return False
 
@@ -197,11 +197,11 @@ def invoice_generate_for_subscription(*, actor, subscription_id: int, today: dt.
         period_start, period_end = subscription.current_period_start, subscription.current_period_end
         if Invoice.objects.filter(subscription=subscription, period_start=period_start).exists():
             return None
-        if subscription.status == "trialing":
-            # A running trial bills nothing; an ended trial without a card cannot be charged: skip it
-            # until a payment method exists (the subscriptions app moves it on).
-            if (subscription.trial_end and subscription.trial_end > today) or not has_reusable_payment_method(subscription.tenant_id):
-                return None
+        # A running trial bills nothing; an ended trial without a card cannot be charged: skip it
+        # until a payment method exists (the subscriptions app moves it on).
+        if subscription.status == "trialing" and (
+                (subscription.trial_end and subscription.trial_end > today) or not has_reusable_payment_method(subscription.tenant_id)):
+            return None
         tenant = Tenant.objects.select_for_update().get(pk=subscription.tenant_id)
         currency = subscription.currency
 

@@ -54,5 +54,5 @@ class PaystackWebhookView(View):
             return _error(400, "malformed", "The body is not JSON.")
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), str) or not payload["event"]:
             return _error(400, "malformed", "The body has no event name.")
-        event, created = webhook_receive(raw=raw, payload=payload)
+        _event, created = webhook_receive(raw=raw, payload=payload)
         return JsonResponse({"status": "ok", "duplicate": not created})

@@ -263,10 +263,9 @@ def subscription_billable_lines(*, subscription: Subscription) -> list[BillableL
     other model (flat, tiered, volume, package, sub-minor unit prices) is one line of quantity 1 at
     the computed amount, with the quantity in the description, so quantity × unit price is exact.
     """
+    from billing_ops.money import has_valid_places
     from subscriptions.models import ItemKind, PricingModel
     from subscriptions.services import price_amount
-
-    from billing_ops.money import has_valid_places
 
     lines = []
     period = f"{subscription.current_period_start:%Y-%m-%d} to {subscription.current_period_end:%Y-%m-%d}"

@@ -85,7 +85,7 @@ def _require_reason(reason: str) -> str:
 def _refresh_caller_copy(target: Subscription, source: Subscription) -> None:
     """Keep the caller's instance in step with the locked row we changed."""
     if target is not source:
-        for name in STATUS_FIELDS + ["plan_id", "auto_renew", "coupon_id", "commitment_end", "billing_anchor", "coupon_cycles_used"]:
+        for name in [*STATUS_FIELDS, "plan_id", "auto_renew", "coupon_id", "commitment_end", "billing_anchor", "coupon_cycles_used"]:
             setattr(target, name, getattr(source, name))
 
 

@@ -41,7 +41,7 @@ def renew_due(*, on: date | None = None, batch_size: int = BATCH_SIZE) -> dict[s
                 outcomes = subscription_renew_if_due(actor=actor, subscription_id=subscription_id, on=on)
             except DB_CONNECTION_ERRORS:
                 raise  # the connection is gone: stop now; the task is retried (billing_ops.queue.DB_RETRY)
-            except Exception:  # noqa: BLE001 - keep renewing the others; the failure is logged
+            except Exception:
                 logger.exception("Renewal of subscription %s failed", subscription_id)
                 summary["failed"] += 1
                 continue

@@ -73,7 +73,7 @@ def test_views_declare_exactly_the_expected_methods():
             if capability_for(cls, method) != capability:
                 problems.append(f"{name} {method}: view declares {capability_for(cls, method)!r}, rule says {capability!r}")
         allowed = {m.upper() for m in getattr(cls, "http_method_names", [])} - {"HEAD", "OPTIONS", "TRACE"}
-        implemented = {m for m in allowed if hasattr(cls, m.lower()) or m in ("GET", "POST") and hasattr(cls, "form_class")}
+        implemented = {m for m in allowed if hasattr(cls, m.lower()) or (m in ("GET", "POST") and hasattr(cls, "form_class"))}
         for method in implemented - set(EXPECTED[name]):
             if capability_for(cls, method) is not None:
                 problems.append(f"{name} {method}: accepted by the view but has no rule")

@@ -7,7 +7,11 @@ from rest_framework.views import APIView
 from billing_ops.access import READ, WRITE
 from dunning import outbox, selectors, services
 from dunning.api.serializers import (
-    DunningCaseDetailSerializer, DunningCaseSerializer, DunningPolicySerializer, OutboxEventSerializer, SuspendInputSerializer,
+    DunningCaseDetailSerializer,
+    DunningCaseSerializer,
+    DunningPolicySerializer,
+    OutboxEventSerializer,
+    SuspendInputSerializer,
 )
 from dunning.filters import DunningCaseFilter
 

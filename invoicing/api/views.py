@@ -81,7 +81,9 @@ class InvoicePreviewApi(APIView):
         result = services.invoice_preview(
             currency=currency, lines=[dict(line) for line in data["lines"]],
             discount=dict(data["discount"]) if data.get("discount") else None, credit=data.get("credit"))
-        money = lambda value: format_amount(value, currency)
+        def money(value):
+            return format_amount(value, currency)
+
         return Response({
             "currency": currency, "subtotal": money(result.subtotal), "discount": money(result.discount),
             "credit_applied": money(result.credit_applied), "tax": money(result.tax), "total": money(result.total),

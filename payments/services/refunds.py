@@ -13,7 +13,7 @@ from accounts import audit
 from billing_ops import events
 from billing_ops.access import APPROVE, WRITE, require_capability
 from billing_ops.actors import actor_user, system
-from billing_ops.errors import TransitionNotAllowed, ValidationFailed
+from billing_ops.errors import PermissionDenied, TransitionNotAllowed, ValidationFailed
 from billing_ops.money import has_valid_places, quantize, to_decimal, to_minor
 from billing_ops.state import check_transition
 from invoicing.models import Invoice
@@ -207,7 +207,7 @@ def _on_credit_note_refund_requested(event) -> None:
     actor = event.actor if event.actor is not None else system("payments.refunds")
     try:
         require_capability(actor, APPROVE)
-    except Exception:
+    except PermissionDenied:  # approved by the credit-note approver; executed as the refunds process
         actor = system("payments.refunds")
     payload = event.payload
     refunds_for_credit_note(actor=actor, credit_note_id=payload["credit_note_id"], invoice_id=payload["invoice_id"],

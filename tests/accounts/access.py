@@ -23,7 +23,7 @@ def build(world):
     tenant_assign_onboarding(tenant=world.tenant, user=world.users["onboarding"], actor=system("test"))
 
 
-_tenant = lambda world: {"pk": world.tenant.pk}  # noqa: E731
+_tenant = lambda world: {"pk": world.tenant.pk}
 SAMPLES = {
     "accounts:tenant-detail": _tenant,
     "accounts:tenant-edit": _tenant,

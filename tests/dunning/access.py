@@ -33,8 +33,8 @@ def build(world):
         world.outbox_event = outbox_write(tenant_id=world.dunning_case.tenant_id, event_type="tenant.suspended", data={})
 
 
-_case = lambda world: {"pk": world.dunning_case.pk}  # noqa: E731
-_event = lambda world: {"pk": world.outbox_event.pk}  # noqa: E731
+_case = lambda world: {"pk": world.dunning_case.pk}
+_event = lambda world: {"pk": world.outbox_event.pk}
 SAMPLES = {
     "dunning:template-edit": lambda world: {"kind": "dunning_reminder"},
     "dunning:outbox-resend": _event,

@@ -14,7 +14,5 @@ def freeze_today(monkeypatch):
     return set_today
 
 
-try:  # the payments app's fake Paystack fixtures, for end-to-end retries (present once payments is merged)
-    from tests.payments.conftest import eager_tasks, fake_paystack, paystack  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+# The payments app's fake Paystack fixtures, for end-to-end retries.
+from tests.payments.conftest import eager_tasks, fake_paystack, paystack  # noqa: E402,F401

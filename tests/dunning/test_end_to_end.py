@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("payments.services")
 
-from billing_ops.actors import system  # noqa: E402
-from dunning import services, tasks  # noqa: E402
-from dunning.models import DunningCase, OutboxEvent, RecoveryRecord  # noqa: E402
-from tests.dunning.factories import make_invoice  # noqa: E402
-from tests.factories import TenantFactory  # noqa: E402
+from billing_ops.actors import system
+from dunning import services, tasks
+from dunning.models import DunningCase, OutboxEvent, RecoveryRecord
+from tests.dunning.factories import make_invoice
+from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ def run_at_once(functions, timeout=120):
         try:
             barrier.wait()
             results[index] = func()
-        except Exception as exc:  # noqa: BLE001 — surfaced by the assertion below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()

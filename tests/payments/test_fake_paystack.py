@@ -16,7 +16,7 @@ import yaml
 
 from payments.paystack import signing
 from payments.paystack.fake_server import DECLINES, outcome_from_convention
-from tests.payments.conftest import SHARED  # noqa: E402  ../shared beside the repository (or the main checkout)
+from tests.payments.conftest import SHARED
 
 SAMPLES = SHARED / "webhook-samples"
 

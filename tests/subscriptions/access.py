@@ -20,9 +20,9 @@ def build(world):
     world.subscription = SubscriptionFactory(tenant=world.tenant)
 
 
-_subscription = lambda world: {"pk": world.subscription.pk}  # noqa: E731
-_tenant = lambda world: {"pk": world.tenant.pk}  # noqa: E731
-_plan = lambda world: {"pk": world.subscription.plan_id}  # noqa: E731
+_subscription = lambda world: {"pk": world.subscription.pk}
+_tenant = lambda world: {"pk": world.tenant.pk}
+_plan = lambda world: {"pk": world.subscription.plan_id}
 SAMPLES = {
     "api:subscription-detail": _subscription,
     "api:subscription-status": _subscription,

@@ -83,7 +83,7 @@ def test_onboarding_cannot_run_transitions(onboarding_user):
 def test_cross_app_signatures_are_keyword_only(billing_user):
     sub = make_subscription()
     with pytest.raises(TypeError):
-        services.subscription_suspend(billing_user, sub, "x")  # noqa
+        services.subscription_suspend(billing_user, sub, "x")
     services.subscription_mark_past_due(actor=billing_user, subscription=sub)
     assert sub.status == "past_due"
 

@@ -22,7 +22,7 @@ def _run_at_once(func, count=4):
         try:
             barrier.wait()
             results.append(func())
-        except Exception as exc:  # noqa: BLE001  (reported below)
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()

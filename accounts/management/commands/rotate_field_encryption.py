@@ -20,13 +20,13 @@ def rotate_all() -> int:
             from django.db import connection
 
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {pk}, {', '.join(columns)} FROM {table}")  # noqa: S608 (identifiers from models)
+                cursor.execute(f"SELECT {pk}, {', '.join(columns)} FROM {table}")
                 rows = cursor.fetchall()
                 for row in rows:
                     updates = {c: crypto.rotate(v) for c, v in zip(columns, row[1:], strict=True) if v}
                     if updates:
                         assignments = ", ".join(f"{c} = %s" for c in updates)
-                        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", [*updates.values(), row[0]])  # noqa: S608
+                        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", [*updates.values(), row[0]])
                         rotated += 1
     return rotated
 
