@@ -48,11 +48,6 @@ class TenantListView(ListScreen):
     def get_queryset(self):
         return selectors.tenant_list(user=self.request.user)
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["can_write"] = has_capability(self.request.user, WRITE)
-        return context
-
 
 class TenantDetailView(CapabilityRequiredMixin, TemplateView):
     capabilities = {"GET": READ}

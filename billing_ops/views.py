@@ -7,7 +7,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.generic import TemplateView
 
-from billing_ops.access import READ, CapabilityRequiredMixin
+from billing_ops.access import READ, WRITE, CapabilityRequiredMixin, has_capability
 from billing_ops.errors import ApplicationError
 from billing_ops.pagination import InvalidCursor, paginate
 
@@ -56,6 +56,7 @@ class ListScreen(CapabilityRequiredMixin, TemplateView):
             query_without_cursor=params.urlencode(),
             sort=self.request.GET.get("sort", ""),
             sort_options=self.sort_options,
+            can_write=has_capability(self.request.user, WRITE),  # every list shows its actions only to writers
         )
         return context
 

@@ -220,11 +220,6 @@ class CreditNoteListView(ListScreen):
     def get_queryset(self):
         return selectors.credit_note_list(user=self.request.user)
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["can_write"] = has_capability(self.request.user, WRITE)
-        return context
-
 
 class CreditNoteDetailView(CapabilityRequiredMixin, TemplateView):
     capabilities = {"GET": READ}

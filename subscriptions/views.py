@@ -277,11 +277,6 @@ class PlanListView(ListScreen):
     def get_queryset(self):
         return selectors.plan_list()
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["can_write"] = has_capability(self.request.user, WRITE)
-        return context
-
 
 class PlanCreateView(CapabilityRequiredMixin, FormView):
     capabilities = {"GET": WRITE, "POST": WRITE}
@@ -314,11 +309,6 @@ class CouponListView(ListScreen):
 
     def get_queryset(self):
         return selectors.coupon_list()
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["can_write"] = has_capability(self.request.user, WRITE)
-        return context
 
 
 class CouponCreateView(CapabilityRequiredMixin, FormView):
