@@ -44,7 +44,7 @@ class CaseQueueView(ListScreen):
         today = timezone.localdate()
         for case in context["object_list"]:
             case.age_days = (today - case.failure_date).days
-        context.update(at_risk=selectors.at_risk_totals(queryset), can_write=has_capability(self.request.user, WRITE))
+        context.update(at_risk=selectors.at_risk_totals(queryset))
         return context
 
 

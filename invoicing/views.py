@@ -57,7 +57,7 @@ class InvoiceListView(ListScreen):
         query = self.request.GET.copy()
         for key in ("cursor", "sort"):
             query.pop(key, None)
-        context.update(can_write=has_capability(self.request.user, WRITE), export_query=query.urlencode(), today=timezone.localdate())
+        context.update(export_query=query.urlencode(), today=timezone.localdate())
         return context
 
 

@@ -41,7 +41,6 @@ class SubscriptionListView(ListScreen):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["rows"] = [(sub, services.recurring_amount(sub.items.all(), sub.currency)) for sub in context["object_list"]]
-        context["can_write"] = has_capability(self.request.user, WRITE)
         return context
 
 
