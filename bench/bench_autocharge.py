@@ -82,7 +82,7 @@ def prepare(invoices: int) -> dict:
         cur.execute(f"""UPDATE invoicing_invoice i SET status = b.status, amount_paid = 0, amount_due = i.total, paid_at = NULL
                         FROM {TABLE} b WHERE b.invoice_id = i.id""")
         cur.execute(f"""UPDATE dunning_dunningcase SET status = 'open', closed_at = NULL, closed_reason = '', recovered_step = NULL,
-                        recovery_route = '' WHERE invoice_id IN (SELECT invoice_id FROM {TABLE})""")
+                        recovery_route = '', amount_due = amount_at_risk WHERE invoice_id IN (SELECT invoice_id FROM {TABLE})""")
         cur.execute("VACUUM ANALYZE invoicing_invoice") if not connection.in_atomic_block else None
         cur.execute("VACUUM ANALYZE payments_payment") if not connection.in_atomic_block else None
         return {"tenants_with_cards": scalar("SELECT count(*) FROM payments_paymentmethod"), "prepared": "restored"}

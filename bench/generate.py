@@ -203,7 +203,8 @@ def make_cases(overdue_rows, sub_of_tenant) -> int:
             opened = dt.datetime.combine(due, dt.time(9), tzinfo=utc)
             yield {"id": cid, "tenant_id": tid, "invoice_id": iid, "subscription_id": sub_of_tenant.get(tid),
                    "policy_id": policy.id, "status": "open", "step": 1, "retries_done": 0, "opened_by": "invoice_overdue",
-                   "failure_date": due, "due_date": due, "currency": currency, "next_action": "remind",
+                   "failure_date": due, "due_date": due, "currency": currency, "amount_at_risk": total, "amount_due": total,
+                   "next_action": "remind",
                    "next_action_at": opened + dt.timedelta(days=3 + cid % 30), "opened_at": opened, "updated_at": opened}
 
     return copy_rows(DunningCase, rows())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, DateTimeField, F, Sum, Value
+from django.db.models import Count, DateTimeField, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -15,7 +15,6 @@ FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 def case_list(*, user):
     queryset = DunningCase.objects.select_related("tenant", "invoice", "policy").annotate(
-        amount_due=F("invoice__amount_due"),
         next_at=Coalesce("next_action_at", Value(FAR_FUTURE, output_field=DateTimeField())),
     )
     return scope_to_user(queryset, user)
@@ -32,7 +31,7 @@ def case_get(*, user, pk) -> DunningCase:
 def at_risk_totals(queryset) -> list[dict]:
     """Amount due of active cases per currency (no cross-currency sums), one query."""
     rows = (queryset.filter(status__in=ACTIVE_CASE_STATUSES).order_by().values("currency")
-            .annotate(total=Sum("invoice__amount_due"), cases=Count("id")).order_by("currency"))
+            .annotate(total=Sum("amount_due"), cases=Count("id")).order_by("currency"))
     from billing_ops.money import quantize
 
     # SQLite's SUM drops trailing zeros; quantize to the currency's places once here.

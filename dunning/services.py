@@ -168,7 +168,7 @@ def case_open(*, actor, invoice, opened_by: str, reason: str = "", payment_ref: 
         case = DunningCase(
             tenant_id=invoice.tenant_id, invoice=invoice, subscription_id=invoice.subscription_id, policy=policy,
             opened_by=opened_by, failure_date=today(), due_date=invoice.due_date, currency=invoice.currency,
-            amount_at_risk=invoice.amount_due, last_failure_reason=(reason or "")[:255],
+            amount_at_risk=invoice.amount_due, amount_due=invoice.amount_due, last_failure_reason=(reason or "")[:255],
         )
         _refresh_next_action(case)
         try:
@@ -386,6 +386,21 @@ def case_suspend(*, actor, case: DunningCase, reason: str) -> DunningCase:
 
 
 # --- Recovery and reactivation --------------------------------------------------------------------
+
+def case_track_amount_due(*, invoice_id: int) -> int:
+    """Copy the invoice's amount due onto its case after a partial payment or a credit.
+
+    Not a state change of the case (the invoice's own service audited the change), so no audit record
+    or event: a denormalized figure that lets the queue sort and total without joining invoices.
+    """
+    from django.db.models import OuterRef, Subquery
+
+    from invoicing.models import Invoice
+
+    return DunningCase.objects.filter(invoice_id=invoice_id).update(
+        amount_due=Subquery(Invoice.objects.filter(pk=OuterRef("invoice_id")).values("amount_due")[:1]),
+        updated_at=timezone.now())
+
 
 def case_recover(*, actor, invoice_id: int, route: str = "") -> DunningCase | None:
     """Close the invoice's case as recovered (any settlement route) and cancel its pending work.

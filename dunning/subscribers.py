@@ -55,6 +55,13 @@ def recover_case_on_invoice_paid(event: Event) -> None:
                               route=str(event.payload.get("route") or "payment"))
 
 
+@subscribe("invoice.payment_applied", "invoice.credit_applied")
+def track_amount_due(event: Event) -> None:
+    """Keep the case's copy of the invoice's amount due current (partial payments, credits)."""
+    if event.payload.get("invoice_id"):
+        services.case_track_amount_due(invoice_id=event.payload["invoice_id"])
+
+
 @subscribe("invoice.voided", "invoice.uncollectible")
 def close_case_when_nothing_is_collectible(event: Event) -> None:
     """A voided invoice is no debt (the tenant may be reactivated); an uncollectible one is written off."""

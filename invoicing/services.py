@@ -136,6 +136,8 @@ def invoice_apply_credit(*, actor, invoice: Invoice, amount, credit_note_id=None
         invoice.save(update_fields=[*SETTLEMENT_FIELDS, "updated_at"])
         audit.record(actor=actor, action="invoice.credit_applied", obj=invoice, before=before,
                      after={**audit.snapshot(invoice, SETTLEMENT_FIELDS), "credit_note_id": credit_note_id, "amount": value})
+        events.emit("invoice.credit_applied", actor=actor, invoice_id=invoice.pk, tenant_id=invoice.tenant_id,
+                    amount=value, currency=invoice.currency, credit_note_id=credit_note_id)
     return invoice
 
 

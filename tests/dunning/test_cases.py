@@ -167,6 +167,18 @@ def test_credit_note_settlement_recovers_through_the_invoicing_service(billing_u
     assert case.status == "recovered" and case.recovery_route == "credit_note"
 
 
+def test_partial_credit_lowers_the_cases_amount_due(billing_user):
+    from decimal import Decimal
+
+    from invoicing.services import invoice_apply_credit
+
+    case = open_case()
+    invoice_apply_credit(actor=billing_user, invoice=case.invoice, amount="30.00", credit_note_id=None)
+    case.refresh_from_db()
+    assert case.status == "open" and case.amount_due == Decimal("70.00")
+    assert DomainEvent.objects.filter(name="invoice.credit_applied", payload__amount="30.00").exists()
+
+
 def test_voided_invoice_closes_the_case_and_lifts_the_suspension(billing_user):
     from invoicing.services import invoice_void
 

@@ -45,6 +45,25 @@ def test_queue_filters_sort_and_at_risk_per_currency(billing_user):
     assert [c.pk for c in client.get("/billing/dunning/?status=written_off").context["object_list"]] == [ngn.pk]
 
 
+def test_at_risk_follows_partial_payments_and_credits(billing_user):
+    """The queue totals the case's own copy of the amount due; it follows the invoice after a part-payment."""
+    from decimal import Decimal
+
+    from billing_ops.actors import system
+    from invoicing.services import invoice_record_payment
+
+    case = open_case(make_invoice(total="300.00"))
+    invoice_record_payment(actor=system("test"), invoice=case.invoice, amount=Decimal("120.00"), route="manual")
+    case.refresh_from_db()
+    assert case.amount_due == Decimal("180.00") and case.amount_at_risk == Decimal("300.00")
+    page = signed_in(billing_user).get("/billing/dunning/")
+    assert [(r["currency"], str(r["total"]), r["cases"]) for r in page.context["at_risk"]] == [("NGN", "180.00", 1)]
+    invoice_record_payment(actor=system("test"), invoice=case.invoice, amount=Decimal("180.00"), route="manual")
+    case.refresh_from_db()
+    assert case.status == "recovered" and case.amount_due == Decimal("0.00")
+    assert signed_in(billing_user).get("/billing/dunning/").context["at_risk"] == []
+
+
 def test_bulk_remind(billing_user):
     first, second = open_case(), open_case()
     client = signed_in(billing_user)
