@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -21,6 +23,35 @@ logger = logging.getLogger(__name__)
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
+
+
+# The active secret key, remembered per process for a few seconds: every delivery would otherwise
+# read and decrypt the configuration. A signature that fails against the remembered key is checked
+# again against a fresh read, so a rotated key is honoured at once; the old key stops working within
+# SECRET_MAX_AGE seconds of the rotation.
+SECRET_MAX_AGE = 10.0
+_secret_cache: dict[str, tuple[float, str]] = {}
+
+
+def _active_secret(*, fresh: bool = False) -> str:
+    now = time.monotonic()
+    cached = _secret_cache.get("secret")
+    if fresh or cached is None or now - cached[0] > SECRET_MAX_AGE:
+        cached = (now, PaystackConfig.load().secret_key)
+        _secret_cache["secret"] = cached
+    return cached[1]
+
+
+def forget_secret(**_kwargs) -> None:
+    _secret_cache.clear()
+
+
+post_save.connect(forget_secret, sender=PaystackConfig, dispatch_uid="payments.webhooks.forget_secret")
+post_delete.connect(forget_secret, sender=PaystackConfig, dispatch_uid="payments.webhooks.forget_secret.delete")
+
+
+def _signature_valid(raw: bytes, signature: str | None) -> bool:
+    return signing.verify(raw, _active_secret(), signature) or signing.verify(raw, _active_secret(fresh=True), signature)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -44,8 +75,7 @@ class PaystackWebhookView(View):
         raw = request.body
         if len(raw) > limit:
             return _error(400, "too_large", f"Webhook bodies are limited to {limit} bytes.")
-        secret = PaystackConfig.load().secret_key
-        if not signing.verify(raw, secret, request.headers.get("x-paystack-signature")):
+        if not _signature_valid(raw, request.headers.get("x-paystack-signature")):
             logger.warning("Paystack webhook with a bad or missing signature from %s", request.META.get("REMOTE_ADDR"))
             return _error(401, "bad_signature", "The x-paystack-signature header does not match the body.")
         try:

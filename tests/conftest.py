@@ -23,6 +23,16 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _forget_process_caches():
+    """Process-local caches must not carry one test's configuration into the next (rolled back) one."""
+    from payments.webhooks import forget_secret
+
+    forget_secret()
+    yield
+    forget_secret()
+
+
 @pytest.fixture
 def super_admin(db):
     from tests.factories import StaffFactory

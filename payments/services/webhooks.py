@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -69,13 +70,17 @@ def webhook_dedupe_key(payload: dict, raw: bytes) -> tuple[str, str]:
 def webhook_receive(*, raw: bytes, payload: dict) -> tuple[WebhookEvent, bool]:
     """Store a verified event once; a repeat only counts the delivery. Processing is queued on commit."""
     key, reference = webhook_dedupe_key(payload, raw)
+    # The hot path of webhook ingestion: outside a transaction (the webhook view) the INSERT is one
+    # autocommitted statement, without BEGIN/COMMIT round trips; inside one it gets a savepoint, so a
+    # duplicate does not break the caller's transaction.
+    in_transaction = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if in_transaction else nullcontext():
             event = WebhookEvent.objects.create(
                 event=str(payload.get("event"))[:80], dedupe_key=key, raw_body=raw.decode("utf-8"),
                 payload=payload, reference=reference,
             )
-            _enqueue_on_commit(event.pk)
+        _enqueue_on_commit(event.pk)
         return event, True
     except IntegrityError:
         WebhookEvent.objects.filter(dedupe_key=key).update(deliveries=F("deliveries") + 1)
