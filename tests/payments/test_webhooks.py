@@ -101,6 +101,17 @@ def test_only_the_active_modes_secret_verifies(client, configured):
     assert signed_post(client, charge_success("X-1"), secret="sk_live_abcdefgh12345678").status_code == 200
 
 
+def test_a_key_rotated_by_another_process_is_honoured_at_once(client, configured):
+    """The view remembers the secret for a few seconds; a signature under a newer key forces a fresh read."""
+    from payments.models import PaystackConfig
+
+    assert signed_post(client, charge_success("ROT-1")).status_code == 200  # remembers FAKE_SECRET
+    PaystackConfig.objects.filter(pk=1).update(test_secret_key="sk_test_rotated0000000000001")  # no signals: another process
+    assert signed_post(client, charge_success("ROT-2"), secret="sk_test_rotated0000000000001").status_code == 200
+    assert signed_post(client, charge_success("ROT-3")).status_code == 401
+    assert set(WebhookEvent.objects.values_list("reference", flat=True)) == {"ROT-1", "ROT-2"}
+
+
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"data": {}}', b'{"event": ""}', b"\xff\xfe"])
 def test_malformed_signed_bodies_are_400(client, configured, body):
     response = signed_post(client, body)
