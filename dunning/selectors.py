@@ -31,7 +31,7 @@ def case_get(*, user, pk) -> DunningCase:
 def at_risk_totals(queryset) -> list[dict]:
     """Amount due of active cases per currency (no cross-currency sums), one query."""
     rows = (queryset.filter(status__in=ACTIVE_CASE_STATUSES).order_by().values("currency")
-            .annotate(total=Sum("amount_due"), cases=Count("id")).order_by("currency"))
+            .annotate(total=Sum("amount_due"), cases=Count("*")).order_by("currency"))
     from billing_ops.money import quantize
 
     # SQLite's SUM drops trailing zeros; quantize to the currency's places once here.
