@@ -60,6 +60,9 @@ def write_results(name: str, figures: dict) -> Path:
                            "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()]}, "figures": figures}
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
+    # Every run is also appended to <name>.history.jsonl: bench.report takes the median of the last runs.
+    with (RESULTS_DIR / f"{name}.history.jsonl").open("a") as history:
+        history.write(json.dumps(payload, default=str) + "\n")
     print(f"==> {name}: {json.dumps(figures, default=str)}\n    written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return path
 

@@ -1,85 +1,130 @@
-"""Print the targets-vs-measured table (markdown) from bench/results/*.json.
+"""Print the targets-vs-measured table (markdown): the median of the last --runs runs of each benchmark.
 
-    .venv/bin/python -m bench.report
+    .venv/bin/python -m bench.report [--runs 3]
+
+Each benchmark appends every run to ``bench/results/<name>.history.jsonl`` (``bench.common.write_results``);
+run each command three times, then this prints the median of the headline figure with every run's value
+beside it, the number of runs used, and the load average the runs ended at.
 """
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 
 from bench.common import RESULTS_DIR
 
 
-def _load(name: str) -> dict | None:
-    path = RESULTS_DIR / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+def _runs(name: str, count: int) -> list[dict]:
+    history = RESULTS_DIR / f"{name}.history.jsonl"
+    if history.exists():
+        docs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+        return docs[-count:]
+    latest = RESULTS_DIR / f"{name}.json"
+    return [json.loads(latest.read_text())] if latest.exists() else []
 
 
-def _load_avg(doc: dict) -> str:
-    return "/".join(str(x) for x in doc["machine"].get("load_average_1_5_15", [])[:1]) or "?"
+def _loads(docs: list[dict]) -> str:
+    return "/".join(str(d["machine"].get("load_average_1_5_15", ["?"])[0]) for d in docs)
 
 
-def rows() -> list[tuple[str, str, str, str, str]]:
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _each(values: list[float], fmt: str = "{:,.0f}") -> str:
+    return "(" + ", ".join(fmt.format(v) for v in values) + ")"
+
+
+def _generation(docs: list[dict]) -> tuple:
+    figures = [d["figures"] for d in docs]
+    seconds = [f["seconds"] if f["complete"] else f["seconds_for_all"] for f in figures]
+    rates = [f["invoices_per_s"] for f in figures]
+    extrapolated = any(not f["complete"] for f in figures)
+    ok = all(f["checks"]["correct"] for f in figures) and not any(f["checks"]["duplicated_periods"] for f in figures)
+    last = figures[-1]
+    return ("1. generation, 100,000 due subscriptions", "< 120 s, all correct, none duplicated",
+            f"**{_median(seconds):,.0f} s**{' (extrapolated)' if extrapolated else ''} {_each(seconds)} for "
+            f"{last['due_subscriptions']:,}; {_median(rates):,.0f} invoices/s; checks {'OK' if ok else 'FAILED'}")
+
+
+def _autocharge(docs: list[dict]) -> tuple:
+    figures = [d["figures"] for d in docs]
+    rates = [f["invoices_per_s"] for f in figures]
+    projected = [100000 / r for r in rates]
+    checks_ok = all(not f["checks"]["fake_invoices_charged_twice"] and not f["checks"]["fake_duplicate_references"]
+                    and f["checks"]["fake_refs_equal_db_refs"] and f["summaries"]["charged"] == f["checks"]["succeeded"]
+                    for f in figures)
+    last = figures[-1]
+    return (f"2. auto-charge ({last['invoices']:,} invoices, 50 ms fake latency)", "< 300 s for 100,000; none charged twice",
+            f"**{_median([f['seconds'] for f in figures]):,.0f} s** {_each([f['seconds'] for f in figures])} for "
+            f"{last['invoices']:,} = {_median(rates):,.0f}/s → ~{_median(projected):,.0f} s for 100,000 "
+            f"({last['processes']}×{last['threads_per_process']} threads); none charged twice and summaries = DB: "
+            f"{'yes' if checks_ok else 'NO'}")
+
+
+def _lists(docs: list[dict]) -> list[tuple]:
     out = []
-    gen = _load("bench_generation")
-    if gen:
-        f = gen["figures"]
-        measured = (f"{f['seconds']} s for {f['made']:,}" if f["complete"] else
-                    f"{f['made']:,} invoices in {f['seconds']} s = {f['invoices_per_s']}/s → ~{f['seconds_for_all']:,.0f} s for "
-                    f"{f['due_subscriptions']:,} (extrapolated)")
-        out.append(("1. generation, 100,000 due subscriptions", "< 120 s, all correct, none duplicated",
-                    f"{measured}; checks {'OK' if f['checks']['correct'] else 'FAILED'} (duplicates {f['checks']['duplicated_periods']})",
-                    "1", _load_avg(gen)))
-    ac = _load("bench_autocharge")
-    if ac:
-        f = ac["figures"]
-        c = f["checks"]
-        out.append((f"2. auto-charge ({f['invoices']:,} invoices, 50 ms fake latency)", "< 300 s for 100,000; none charged twice",
-                    f"{f['seconds']} s = {f['invoices_per_s']}/s ({f['processes']}×{f['threads_per_process']} threads) → "
-                    f"~{100000 / f['invoices_per_s']:,.0f} s for 100,000; charged twice: {c['fake_invoices_charged_twice']}, "
-                    f"duplicate refs: {c['fake_duplicate_references']}, fake = DB: {c['fake_refs_equal_db_refs']}, "
-                    f"summary = DB: {f['summaries']['charged'] == c['succeeded'] and f['summaries']['errors'] == c['payments'] - c['succeeded']}, "
-                    f"paid {c['invoices_paid']:,}, left pending {c['payments'] - c['succeeded']}",
-                    "1", _load_avg(ac)))
-    lists = _load("bench_lists")
-    if lists:
-        f = lists["figures"]
-        for screen, pages in f["pages"].items():
-            cells = ", ".join(f"{kind} {row['p95_ms']:.0f}" for kind, row in pages.items())
-            queries = sorted({q for row in pages.values() for q in row["queries"]})
-            out.append((f"3. list {screen}", "p95 < 150 ms, fixed queries",
-                        f"p95 ms: {cells}; queries/page {queries}", f"{f['repeat']} samples/page", _load_avg(lists)))
-    wh = _load("bench_webhooks")
-    if wh:
-        f = wh["figures"]
-        load = f["load"]
-        out.append(("4. webhooks (gunicorn, loopback)", "≥ 300 req/s, p99 < 100 ms, exactly once",
-                    f"{load['rps']} req/s achieved of {f['rate']:.0f} offered ({f['gunicorn_workers']} workers), p50 {load['p50_ms']:,.0f} ms, "
-                    f"p99 {load['p99_ms']:,.0f} ms; exactly once: {f['exactly_once']}; processing {f['processing_events_per_s']}/s",
-                    "1", _load_avg(wh)))
-    csv = _load("bench_csv")
-    if csv:
-        f = csv["figures"]
-        run = f["runs"][-1]
-        out.append(("5. CSV export, 1,000,000 invoices", "< 60 s, peak RSS < 200 MB",
-                    f"{f['median_s']} s (worker CPU {run.get('worker_cpu_s', '?')} s), peak RSS {f['max_peak_rss_mb']} MB",
-                    str(len(f["runs"])), _load_avg(csv)))
-    pdf = _load("bench_pdf")
-    if pdf:
-        f = pdf["figures"]
-        one = f["one_pdf_ms"]
-        reg = f["register_1000"]
-        out.append(("6. one invoice PDF", "< 500 ms", f"median {one['median']} ms (CPU {one.get('median_cpu', '?')} ms)",
-                    str(len(one["runs"])), _load_avg(pdf)))
-        out.append(("6. PDF register, 1,000 invoices", "< 20 s",
-                    "; ".join(f"{k}: median {v['median_s']} s (CPU {v.get('median_cpu_s', '?')} s)" for k, v in reg.items()),
-                    str(len(next(iter(reg.values()))["runs_s"])), _load_avg(pdf)))
+    screens = docs[-1]["figures"]["pages"]
+    for screen, pages in screens.items():
+        cells, queries = [], set()
+        for kind in pages:
+            values = [d["figures"]["pages"][screen][kind]["p95_ms"] for d in docs if kind in d["figures"]["pages"].get(screen, {})]
+            queries |= {q for d in docs for q in [d["figures"]["pages"].get(screen, {}).get(kind, {}).get("queries")] if q is not None}
+            cells.append(f"{kind} {_median(values):.0f}")
+        out.append((f"3. list {screen}", "p95 < 150 ms, fixed queries",
+                    f"p95 ms: {', '.join(cells)}; queries/page {sorted(queries)}"))
+    return out
+
+
+def _webhooks(docs: list[dict]) -> tuple:
+    figures = [d["figures"] for d in docs]
+    rps = [f["load"]["rps"] for f in figures]
+    p99 = [f["load"]["p99_ms"] for f in figures]
+    last = figures[-1]
+    return ("4. webhooks (gunicorn, loopback)", "≥ 300 req/s, p99 < 100 ms, exactly once",
+            f"**{_median(rps):,.0f} req/s** {_each(rps)} of {last['rate']:.0f} offered ({last['gunicorn_workers']} workers), "
+            f"p99 **{_median(p99):,.0f} ms** {_each(p99)}; exactly once: {all(f['exactly_once'] for f in figures)}; "
+            f"processing {_median([f['processing_events_per_s'] for f in figures]):,.0f}/s")
+
+
+def _csv(docs: list[dict]) -> tuple:
+    runs = [run for d in docs for run in d["figures"]["runs"]][-3:]
+    seconds = [r["seconds"] for r in runs]
+    rss = [r["peak_rss_mb"] for r in runs]
+    return ("5. CSV export, 1,000,000 invoices", "< 60 s, peak RSS < 200 MB",
+            f"**{_median(seconds):.1f} s** {_each(seconds, '{:.1f}')}, peak RSS {max(rss):.0f} MB")
+
+
+def _pdf(docs: list[dict]) -> list[tuple]:
+    one = [d["figures"]["one_pdf_ms"]["median"] for d in docs]
+    rows = [("6. one invoice PDF", "< 500 ms", f"**{_median(one):.0f} ms** {_each(one)}")]
+    for key in docs[-1]["figures"]["register_1000"]:
+        values = [d["figures"]["register_1000"][key]["median_s"] for d in docs if key in d["figures"]["register_1000"]]
+        rows.append((f"6. PDF register, 1,000 invoices ({key})", "< 20 s", f"**{_median(values):.1f} s** {_each(values, '{:.1f}')}"))
+    return rows
+
+
+def rows(count: int = 3) -> list[tuple[str, str, str, str, str]]:
+    out = []
+    for name, build in (("bench_generation", _generation), ("bench_autocharge", _autocharge), ("bench_lists", _lists),
+                        ("bench_webhooks", _webhooks), ("bench_csv", _csv), ("bench_pdf", _pdf)):
+        docs = _runs(name, count)
+        if not docs:
+            continue
+        built = build(docs)
+        for row in built if isinstance(built, list) else [built]:
+            out.append((*row, str(len(docs)), _loads(docs)))
     return out
 
 
 def main() -> None:
-    print("| benchmark | target | measured | runs | load avg |")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="median of this many most recent runs (default 3)")
+    args = parser.parse_args()
+    print("| benchmark | target | measured: median (each run) | runs | load avg at end |")
     print("|---|---|---|---|---|")
-    for row in rows():
+    for row in rows(args.runs):
         print("| " + " | ".join(row) + " |")
 
 
