@@ -68,7 +68,8 @@ def invoice_record_payment(*, actor, invoice: Invoice, amount, payment_id=None, 
     require_capability(actor, WRITE)
     if locked and not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_record_payment(locked=True) needs the caller's transaction that holds the lock")
-    with transaction.atomic():
+    # Under the caller's lock its transaction is the unit (an error here undoes the whole payment): no savepoint.
+    with transaction.atomic(savepoint=not locked):
         if not locked:
             invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE, InvoiceStatus.UNCOLLECTIBLE):
