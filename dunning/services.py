@@ -398,7 +398,9 @@ def case_recover(*, actor, invoice_id: int, route: str = "", tenant_id: int | No
     # Runs inside the settlement's transaction (an invoice.paid subscriber) and commits or fails with it:
     # a savepoint would only cost two round trips per payment.
     with transaction.atomic(savepoint=False):
-        case = DunningCase.objects.select_for_update().filter(invoice_id=invoice_id).first()
+        # Locked and read with what the recovery needs in one statement (as _lock does).
+        case = (DunningCase.objects.select_for_update(of=("self",)).select_related("policy", "tenant", "invoice")
+                .filter(invoice_id=invoice_id).first())
         if case is None or case.status not in ACTIVE_CASE_STATUSES:
             # No case to close (e.g. a written-off invoice paid after all): the tenant may still be due reactivation.
             from invoicing.models import Invoice
@@ -407,7 +409,6 @@ def case_recover(*, actor, invoice_id: int, route: str = "", tenant_id: int | No
             if tenant_id:
                 tenant_reactivate_if_settled(actor=actor, tenant_id=tenant_id, settled_invoice_id=invoice_id)
             return case
-        case = _lock(case)
         timeline = case_timeline(case)
         planned = [e for e in timeline.events if (e.kind == "retry" and e.number > case.retries_done)
                    or (e.kind == REMINDER and e.number > case.step)
@@ -514,7 +515,9 @@ def case_close_uncollectible(*, actor, invoice_id, voided: bool) -> DunningCase 
     if not invoice_id:
         return None
     with transaction.atomic():
-        case = DunningCase.objects.select_for_update().filter(invoice_id=invoice_id).first()
+        # Locked and read with what the recovery needs in one statement (as _lock does).
+        case = (DunningCase.objects.select_for_update(of=("self",)).select_related("policy", "tenant", "invoice")
+                .filter(invoice_id=invoice_id).first())
         if case is None or case.status not in ACTIVE_CASE_STATUSES:
             return case
         case = case_write_off(actor=actor, case=case, reason="Invoice voided" if voided else "Invoice marked uncollectible")
