@@ -8,6 +8,10 @@ Safety rules (CONTRACT §7):
   refuses to charge twice;
 * a pending attempt carries a short lease (``claimed_until``) so that a concurrent run skips the
   invoice instead of verifying an attempt that is still in flight.
+
+The auto-charge run records its attempts a small batch at a time (``_claim_batch``: one committed
+transaction, invoices locked SKIP LOCKED, attempts read after the lock) under the same rules; an
+invoice whose last attempt is pending goes through ``charge_invoice`` and is verified first.
 """
 from __future__ import annotations
 
