@@ -10,6 +10,7 @@ unknown variable is refused when staff save it, not when a notice is sent.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from decimal import Decimal
 
@@ -124,15 +125,21 @@ def template_for(kind: str) -> tuple[str, str, str]:
     return default_template(kind)
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str):
+    """A template compiled once per process; keyed by its text, so an edited template is simply a new entry."""
+    return _LENIENT.from_string(source)
+
+
 def render(kind: str, context: dict, *, source: tuple[str, str, str] | None = None) -> tuple[str, str, str]:
     """(subject, text, html) for ``kind``; falls back to the shipped default if a stored template breaks."""
     subject, text, html = source or template_for(kind)
     ctx = {**{k: "" for k in VARIABLES}, "seller_name": settings.SELLER.get("name", ""), **context}
     try:
         return (
-            _LENIENT.from_string(subject).render(Context(ctx, autoescape=False)).strip().replace("\n", " "),
-            _LENIENT.from_string(text).render(Context(ctx, autoescape=False)),
-            _LENIENT.from_string(html).render(Context(ctx, autoescape=True)) if html else "",
+            _compiled(subject).render(Context(ctx, autoescape=False)).strip().replace("\n", " "),
+            _compiled(text).render(Context(ctx, autoescape=False)),
+            _compiled(html).render(Context(ctx, autoescape=True)) if html else "",
         )
     except Exception:
         logger.exception("Notification template %s failed to render; using the default", kind)

@@ -52,7 +52,7 @@ def open_case_on_invoice_overdue(event: Event) -> None:
 def recover_case_on_invoice_paid(event: Event) -> None:
     if event.payload.get("invoice_id"):
         services.case_recover(actor=services.dunning_actor(), invoice_id=event.payload["invoice_id"],
-                              route=str(event.payload.get("route") or "payment"))
+                              route=str(event.payload.get("route") or "payment"), tenant_id=event.payload.get("tenant_id"))
 
 
 @subscribe("invoice.payment_applied", "invoice.credit_applied")
@@ -127,9 +127,11 @@ def notice_invoice_issued(event: Event) -> None:
 def notice_payment_receipt(event: Event) -> None:
     def send(event):
         from dunning.notifications import notify
+        from invoicing.models import Invoice
 
         payload = event.payload
-        invoice = _invoice(payload.get("invoice_id"))
+        invoice_id = payload.get("invoice_id")
+        invoice = Invoice.objects.select_related("tenant").filter(pk=invoice_id).first() if invoice_id else None
         tenant = invoice.tenant if invoice else _tenant(payload.get("tenant_id"))
         if tenant is None:
             return

@@ -55,16 +55,23 @@ def _settle_if_cleared(*, actor, invoice: Invoice, route: str) -> None:
                     subscription_id=invoice.subscription_id, route=route)
 
 
-def invoice_record_payment(*, actor, invoice: Invoice, amount, payment_id=None, route: str = "manual") -> Invoice:
+def invoice_record_payment(*, actor, invoice: Invoice, amount, payment_id=None, route: str = "manual",
+                           locked: bool = False) -> Invoice:
     """Apply a settled payment of ``amount`` (≤ amount due) to an open invoice.
 
     The one place every payment route (webhook, auto-charge, retry, manual) changes an invoice:
     locks it, raises amount_paid, lowers amount_due, and moves it to `paid` (emitting
     ``invoice.paid``) when nothing is left. Overpayments are the caller's to split off first.
+    ``locked=True``: ``invoice`` was read with ``select_for_update`` in the caller's open
+    transaction (payment_apply), so it is current and is not read again.
     """
     require_capability(actor, WRITE)
-    with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if locked and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("invoice_record_payment(locked=True) needs the caller's transaction that holds the lock")
+    # Under the caller's lock its transaction is the unit (an error here undoes the whole payment): no savepoint.
+    with transaction.atomic(savepoint=not locked):
+        if not locked:
+            invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE, InvoiceStatus.UNCOLLECTIBLE):
             raise TransitionNotAllowed(f"Invoice {invoice} is {invoice.status}; payments apply to issued or overdue invoices.")
         value = quantize(to_decimal(amount), invoice.currency)

@@ -45,12 +45,19 @@ def mark_past_due_on_overdue_invoice(event: Event) -> None:
 
 @subscribe("invoice.paid")
 def reactivate_past_due_on_payment(event: Event) -> None:
-    from invoicing.models import InvoiceStatus
+    from invoicing.models import Invoice, InvoiceStatus
     from subscriptions.services import subscription_reactivate
 
-    invoice = _invoice(event)
-    sub = invoice.subscription if invoice is not None else None
-    if sub is None or sub.status != "past_due":
+    if "subscription_id" in event.payload:  # invoicing says which subscription: read it only if it is past due
+        from subscriptions.models import Subscription
+
+        sub_id = event.payload["subscription_id"]
+        sub = Subscription.objects.filter(pk=sub_id, status="past_due").first() if sub_id else None
+        invoice = Invoice.objects.filter(pk=event.payload.get("invoice_id")).first() if sub is not None else None
+    else:
+        invoice = _invoice(event)
+        sub = invoice.subscription if invoice is not None else None
+    if invoice is None or sub is None or sub.status != "past_due":
         return
     if sub.invoices.filter(status=InvoiceStatus.OVERDUE).exclude(pk=invoice.pk).exists():
         return

@@ -92,7 +92,8 @@ def payment_apply(*, actor, payment: Payment, route: str, overpayment: str | Non
     require_capability(actor, WRITE)
     with transaction.atomic():
         # Lock order everywhere in payments: invoice, then payment, then tenant (no deadlocks).
-        invoice_id = Payment.objects.values_list("invoice_id", flat=True).get(pk=payment.pk)
+        # A payment's invoice never changes; read it only when the caller's instance lacks it.
+        invoice_id = payment.invoice_id or Payment.objects.values_list("invoice_id", flat=True).get(pk=payment.pk)
         invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.status in SETTLED_STATUSES:
@@ -109,7 +110,8 @@ def payment_apply(*, actor, payment: Payment, route: str, overpayment: str | Non
                 code="overpayment", fields={"amount": ["exceeds the amount due"]},
             )
         if to_apply > 0:
-            invoice_record_payment(actor=actor, invoice=invoice, amount=to_apply, payment_id=payment.pk, route=route)
+            invoice_record_payment(actor=actor, invoice=invoice, amount=to_apply, payment_id=payment.pk, route=route,
+                                   locked=True)
         credited = Decimal("0.00")
         if excess > 0:
             tenant = Tenant.objects.get(pk=payment.tenant_id)
@@ -132,7 +134,7 @@ def payment_apply(*, actor, payment: Payment, route: str, overpayment: str | Non
         if payment.method == PaymentMethodKind.CARD and gateway_data and isinstance(gateway_data.get("authorization"), dict):
             customer = gateway_data.get("customer") if isinstance(gateway_data.get("customer"), dict) else {}
             payment_method_save_from_authorization(
-                tenant=payment.tenant, authorization=gateway_data["authorization"], email=customer.get("email") or "",
+                tenant=payment.tenant_id, authorization=gateway_data["authorization"], email=customer.get("email") or "",
             )
         audit.record(actor=actor, action="payment.succeeded", obj=payment, before=before,
                      after={**audit.snapshot(payment, AUDIT_FIELDS), "route": route, "invoice": invoice.pk})
@@ -226,7 +228,10 @@ def payment_record_manual(*, actor, invoice: Invoice, amount, method: str, refer
 
 
 def payment_method_save_from_authorization(*, tenant, authorization: dict, email: str = "") -> PaymentMethod | None:
-    """Save (or refresh) the card a successful Paystack charge used; the tenant's first card becomes default."""
+    """Save (or refresh) the card a successful Paystack charge used; the tenant's first card becomes default.
+
+    ``tenant``: the Tenant or its id.
+    """
     code = str(authorization.get("authorization_code") or "")
     if not code or authorization.get("reusable") is False:
         return None
@@ -242,22 +247,30 @@ def payment_method_save_from_authorization(*, tenant, authorization: dict, email
         "bank": str(authorization.get("bank") or "")[:100], "reusable": authorization.get("reusable") is not False,
     }
     fingerprint = PaymentMethod.fingerprint(code)
+    tenant_id = getattr(tenant, "pk", tenant)
+    # Every auto-charge success reports the card it used: when nothing changed, neither lock nor rewrite
+    # (re-encrypt) the saved card. The code itself is not read back (no decryption): the fingerprint matched.
+    current = (PaymentMethod.objects.defer("authorization_code")
+               .filter(tenant_id=tenant_id, authorization_fingerprint=fingerprint).first())
+    if current is not None and all(getattr(current, name) == value for name, value in details.items()) \
+            and (not email or email == current.email):
+        return current
     with transaction.atomic():
-        existing = PaymentMethod.objects.select_for_update().filter(tenant=tenant, authorization_fingerprint=fingerprint).first()
+        existing = PaymentMethod.objects.select_for_update().filter(tenant_id=tenant_id, authorization_fingerprint=fingerprint).first()
         if existing:
             for name, value in details.items():
                 setattr(existing, name, value)
             existing.email = email or existing.email
             existing.save()
             return existing
-        has_default = PaymentMethod.objects.filter(tenant=tenant, is_default=True).exists()
+        has_default = PaymentMethod.objects.filter(tenant_id=tenant_id, is_default=True).exists()
         try:
             with transaction.atomic():
                 return PaymentMethod.objects.create(
-                    tenant=tenant, authorization_code=code, email=email or "", is_default=not has_default, **details,
+                    tenant_id=tenant_id, authorization_code=code, email=email or "", is_default=not has_default, **details,
                 )
         except IntegrityError:  # saved meanwhile by a concurrent webhook
-            return PaymentMethod.objects.filter(tenant=tenant, authorization_fingerprint=fingerprint).first()
+            return PaymentMethod.objects.filter(tenant_id=tenant_id, authorization_fingerprint=fingerprint).first()
 
 
 def payment_method_create(*, actor, tenant, authorization_code: str, email: str = "", brand: str = "", last4: str = "",

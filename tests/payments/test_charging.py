@@ -224,3 +224,26 @@ def test_management_command_prints_the_summary(paystack, capsys):
     call_command("run_auto_charge")
     out = capsys.readouterr().out
     assert "charged 1, failed 1, pending 0, skipped 0, errors 0" in out and "expired_card" in out
+
+
+def test_auto_charge_queries_per_invoice_are_bounded(paystack):
+    """Issue 7 benchmark 2: an auto-charged invoice costs a fixed, small number of statements (attempts claimed
+    in batches, one gateway per run, one settlement transaction), not a number that grows with the run."""
+    from django.test.utils import CaptureQueriesContext
+
+    invoice_with_card(code="AUTH_success_warm")
+    run_auto_charge(actor=ACTOR)  # first-use lookups (content types, templates) out of the way
+
+    def statements_for(count: int) -> int:
+        for n in range(count):
+            invoice_with_card(code=f"AUTH_success_{count}_{n}")
+        with CaptureQueriesContext(connection) as captured:
+            assert run_auto_charge(actor=ACTOR)["charged"] == count
+        return len(captured)
+
+    one, seven = statements_for(1), statements_for(7)
+    per_invoice = (seven - one) / 6
+    # Settlement (locks, invoice and payment updates, 3 events, 2 audit rows, dunning check, receipt notice with
+    # its savepoints) ~22 statements + the batch claim's share. It was ~45 before the run was reworked.
+    assert per_invoice <= 24, (one, seven, per_invoice)
+    assert one <= 40, one
