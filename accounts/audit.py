@@ -62,3 +62,22 @@ def record(
         reason=reason or "",
         ip_address=current_ip(),
     )
+
+
+def record_many(*, actor, entries: list[dict]) -> list[AuditEntry]:
+    """``record`` for a batch of changes, written with one insert. Each entry holds ``action``, ``obj`` and
+    optionally ``before``, ``after`` and ``reason``; must run inside the transaction of the changes."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record_many must run inside the transaction of the changes it records")
+    user, label, ip = actor_user(actor), actor_label(actor), current_ip()
+    rows = []
+    for entry in entries:
+        obj = entry["obj"]
+        label_lower = obj._meta.label_lower
+        rows.append(AuditEntry(
+            actor=user, actor_label=label, action=entry["action"], object_type=label_lower, object_id=str(obj.pk or ""),
+            tenant_id=obj.pk if label_lower == "accounts.tenant" else getattr(obj, "tenant_id", None),
+            before=_plain(entry.get("before") or {}), after=_plain(entry.get("after") or {}), reason=entry.get("reason") or "",
+            ip_address=ip,
+        ))
+    return AuditEntry.objects.bulk_create(rows)

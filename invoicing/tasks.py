@@ -12,6 +12,7 @@ from billing_ops.queue import DB_RETRY
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+GENERATION_BATCH_SIZE = 500  # subscriptions per bulk transaction (invoicing.generation)
 
 
 @shared_task(name="invoicing.tasks.send_invoice_email")
@@ -20,6 +21,17 @@ def send_invoice_email(invoice_id: int) -> bool:
     from invoicing.emails import invoice_email_deliver
 
     return invoice_email_deliver(invoice_id=invoice_id)
+
+
+@shared_task(name="invoicing.tasks.send_invoice_emails")
+def send_invoice_emails(invoice_ids: list[int]) -> int:
+    """Email each invoice of a batch sent by bulk generation (one task per batch instead of one per invoice).
+
+    Each email is delivered on its own (``invoice_email_deliver`` is idempotent per send), so a failure
+    stops only the rest of the batch; the sweep (``sweep_unsent_invoice_emails``) finishes those."""
+    from invoicing.emails import invoice_email_deliver
+
+    return sum(bool(invoice_email_deliver(invoice_id=invoice_id)) for invoice_id in invoice_ids)
 
 
 @shared_task(name="invoicing.tasks.mark_overdue_invoices", **DB_RETRY)
@@ -50,7 +62,7 @@ def mark_overdue_invoices(batch_size: int = BATCH_SIZE) -> int:
 
 
 @shared_task(name="invoicing.tasks.generate_due_invoices", **DB_RETRY)
-def generate_due_invoices(batch_size: int = BATCH_SIZE) -> int:
+def generate_due_invoices(batch_size: int = GENERATION_BATCH_SIZE) -> int:
     """Daily 01:00 UTC: invoice every subscription period that has begun and has no invoice yet."""
     from invoicing.generation import generate_due_invoices as run
 
