@@ -64,9 +64,12 @@ def record(
     )
 
 
-def record_many(*, actor, entries: list[dict]) -> list[AuditEntry]:
-    """``record`` for a batch of changes, written with one insert. Each entry holds ``action``, ``obj`` and
-    optionally ``before``, ``after`` and ``reason``; must run inside the transaction of the changes."""
+def record_many(*, actor, entries: list[dict]) -> None:
+    """``record`` for a batch of changes, written in one go (``billing_ops.bulk.insert_rows``). Each entry
+    holds ``action``, ``obj`` and optionally ``before``, ``after`` and ``reason``; must run inside the
+    transaction of the changes."""
+    from billing_ops.bulk import insert_rows
+
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record_many must run inside the transaction of the changes it records")
     user, label, ip = actor_user(actor), actor_label(actor), current_ip()
@@ -80,4 +83,4 @@ def record_many(*, actor, entries: list[dict]) -> list[AuditEntry]:
             before=_plain(entry.get("before") or {}), after=_plain(entry.get("after") or {}), reason=entry.get("reason") or "",
             ip_address=ip,
         ))
-    return AuditEntry.objects.bulk_create(rows)
+    insert_rows(AuditEntry, rows)

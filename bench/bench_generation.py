@@ -77,10 +77,16 @@ def verify(*, today, due_before: set[int], made: int, complete: bool) -> dict:
     return rows
 
 
-def _run_task(_conn) -> None:
+def _run_task(_conn, one_by_one: bool = False) -> None:
     from django.db import connections
 
     connections.close_all()  # forked: never share the parent's connection
+    if one_by_one:  # the path before bulk generation, for comparison
+        from billing_ops.actors import system
+        from invoicing.generation import generate_due_invoices as run
+
+        _conn.send(run(actor=system("invoice-generation"), batch_size=200, bulk=False))
+        return
     from invoicing.tasks import generate_due_invoices
 
     _conn.send(generate_due_invoices())
@@ -90,6 +96,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reset", action="store_true", help="delete invoices of earlier runs first")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop the task after this long and extrapolate")
+    parser.add_argument("--one-by-one", action="store_true", help="the per-subscription path only (no bulk batches), for comparison")
     args = parser.parse_args(argv)
     setup_django()
     from django.db import connections
@@ -107,7 +114,7 @@ def main(argv=None) -> None:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
     started = time.perf_counter()
-    task = ctx.Process(target=_run_task, args=(child,))
+    task = ctx.Process(target=_run_task, args=(child, args.one_by_one))
     task.start()
     task.join(args.max_seconds or None)
     complete = not task.is_alive()
@@ -123,7 +130,7 @@ def main(argv=None) -> None:
     checks = verify(today=today, due_before=due_before, made=made, complete=complete)
     print(f"  checks: {checks}", flush=True)
     write_results("bench_generation", {
-        "mode": "task function in a child process (one worker)", "complete": complete,
+        "mode": "per-subscription path in a child process" if args.one_by_one else "task function in a child process (one worker)", "complete": complete,
         "due_subscriptions": len(due_before), "made": made, "seconds": elapsed, "invoices_per_s": round(rate, 1),
         "seconds_for_all": total_s, "extrapolated": not complete, "checks": checks, "target_s": TARGET_S,
         "meets_target": complete and elapsed < TARGET_S and checks["correct"],

@@ -247,7 +247,7 @@ def notify(*, tenant, kind: str, context: dict, essential: bool | None = None, c
 
 def notify_in_app_many(*, kind: str, items: list[tuple], essential: bool | None = None) -> int:
     """``notify(..., channel=in_app)`` for many notices of one kind at once, with the same rows: ``items``
-    are (tenant, context, dedupe_key) tuples; a repeated dedupe key adds nothing. Returns how many were recorded.
+    are (tenant, context, dedupe_key) tuples; a dedupe key already used adds nothing. Returns how many were recorded.
     In-app notices are sent by being recorded, so nothing waits for the commit."""
     if kind not in NotificationKind.values:
         raise ValidationFailed(f"Unknown notification type {kind!r}.")
@@ -275,7 +275,9 @@ def notify_in_app_many(*, kind: str, items: list[tuple], essential: bool | None 
             body_text=text, body_html=html, status=status, dedupe_key=key,
             sent_at=now if status == NotificationStatus.SENT else None,
         ))
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    from billing_ops.bulk import insert_rows
+
+    insert_rows(Notification, rows)  # a key taken meanwhile fails the batch: the caller falls back to notify()
     return len(rows)
 
 

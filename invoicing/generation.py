@@ -157,6 +157,7 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
     """
     from billing_ops.access import WRITE, require_capability
     from billing_ops.actors import actor_user
+    from billing_ops.bulk import insert_rows
     from billing_ops.errors import ValidationFailed
     from billing_ops.queue import enqueue_on_commit
     from invoicing.models import InvoiceLine, InvoiceStatus
@@ -201,9 +202,11 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
                 if not lines:
                     raise ValueError("no lines")
                 currency = subscription.currency
-                charges = sum((engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal
-                               for line in lines), ZERO)
-                discount = _coupon_discount(subscription, charges)
+                discount = None
+                if subscription.coupon_id is not None:  # only a coupon needs the charges (as the single path sums them)
+                    charges = sum((engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal
+                                   for line in lines), ZERO)
+                    discount = _coupon_discount(subscription, charges)
                 result = invoice_preview(currency=currency, lines=lines, discount=discount, credit=ZERO)
             except (ValueError, ValidationFailed, engine.AmountError):
                 rest.append(subscription.pk)  # the single path makes it or logs why not
@@ -234,7 +237,7 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             by_number = dict(Invoice.objects.filter(number__in=numbers).values_list("number", "pk"))
             for invoice in invoices:
                 invoice.pk = by_number[invoice.number]
-        InvoiceLine.objects.bulk_create([
+        insert_rows(InvoiceLine, [
             InvoiceLine(invoice=invoice, position=position, kind=line.kind, description=line.description[:255],
                         quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, amount=line.amount,
                         discount_share=line.discount_share, credit_share=line.credit_share, net=line.net, tax=line.tax,
