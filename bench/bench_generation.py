@@ -96,6 +96,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reset", action="store_true", help="delete invoices of earlier runs first")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop the task after this long and extrapolate")
+    parser.add_argument("--runs", type=int, default=1, help="run the task this many times at once (separate processes)")
     parser.add_argument("--one-by-one", action="store_true", help="the per-subscription path only (no bulk batches), for comparison")
     args = parser.parse_args(argv)
     setup_django()
@@ -114,13 +115,17 @@ def main(argv=None) -> None:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
     started = time.perf_counter()
-    task = ctx.Process(target=_run_task, args=(child, args.one_by_one))
-    task.start()
-    task.join(args.max_seconds or None)
-    complete = not task.is_alive()
-    if not complete:
-        task.terminate()
-        task.join()
+    runs = [ctx.Process(target=_run_task, args=(child, args.one_by_one)) for _ in range(args.runs)]
+    for task in runs:
+        task.start()
+    deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
+    for task in runs:
+        task.join(max(deadline - time.monotonic(), 0) if deadline else None)
+    complete = not any(task.is_alive() for task in runs)
+    for task in runs:
+        if task.is_alive():
+            task.terminate()
+            task.join()
     elapsed = round(time.perf_counter() - started, 1)
     made = scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL") - before
     rate = made / elapsed

@@ -24,8 +24,16 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
               if not (f.primary_key and getattr(objs[0], f.attname) is None and f.get_default() is None)]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
+    # Plain columns (text, numbers, dates, foreign keys) go as they are; the rest through the field.
+    plain = [f.get_internal_type() in _PLAIN_TYPES and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)
+             for f in fields]
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+                copy.write_row([getattr(obj, f.attname) if is_plain else f.get_db_prep_save(f.pre_save(obj, True), connection)
+                                for f, is_plain in zip(fields, plain, strict=True)])
+
+
+_PLAIN_TYPES = frozenset({"CharField", "TextField", "IntegerField", "BigIntegerField", "PositiveIntegerField",
+                          "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "ForeignKey", "DateField"})

@@ -125,7 +125,8 @@ def notice_invoices_issued(events: list[Event]) -> None:
             from invoicing.models import Invoice
 
             ids = [event.payload.get("invoice_id") for event in events if event.payload.get("invoice_id")]
-            invoices = Invoice.objects.select_related("tenant").in_bulk(ids)
+            invoices = (Invoice.objects.select_related("tenant")  # what the notice shows; not the frozen details
+                        .only("number", "total", "currency", "due_date", "tenant__name").in_bulk(ids))
             notify_in_app_many(kind="invoice_issued", items=[
                 (invoice.tenant, _invoice_context(invoice), f"invoice_issued:{invoice.pk}")
                 for invoice in (invoices.get(pk) for pk in ids) if invoice is not None])
