@@ -228,15 +228,15 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
         if not drafts:
             return [], rest
 
-        # Taken last: the counter row stays locked from here to the commit.
-        numbers = next_document_numbers(prefix="INV", year=issue_day.year, count=len(drafts))
-        for (invoice, _), number in zip(drafts, numbers, strict=True):
-            invoice.number = number
+        # Everything that does not show the number is written before the number is taken: the counter row
+        # stays locked from then to the commit, so the locked part of the batch is kept small and two
+        # runs at once overlap everything else.
         invoices = Invoice.objects.bulk_create([invoice for invoice, _ in drafts])
         if any(invoice.pk is None for invoice in invoices):  # backends without RETURNING
-            by_number = dict(Invoice.objects.filter(number__in=numbers).values_list("number", "pk"))
+            by_subscription = dict(Invoice.objects.filter(subscription__in=[i.subscription_id for i in invoices], number=None,
+                                                          period_start__isnull=False).values_list("subscription_id", "pk"))
             for invoice in invoices:
-                invoice.pk = by_number[invoice.number]
+                invoice.pk = by_subscription[invoice.subscription_id]
         insert_rows(InvoiceLine, [
             InvoiceLine(invoice=invoice, position=position, kind=line.kind, description=line.description[:255],
                         quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, amount=line.amount,
@@ -244,22 +244,28 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
                         total=line.total, period_start=invoice.period_start, period_end=invoice.period_end)
             for invoice, result in drafts for position, line in enumerate(result.lines)
         ])
-
-        email = settings.INVOICE_EMAIL_ON_GENERATION
-        entries = []
-        for invoice in invoices:
-            dates = {"number": invoice.number, "issue_date": invoice.issue_date, "due_date": invoice.due_date}
-            entries.append({"action": "invoice.created", "obj": invoice, "after": {
-                "status": InvoiceStatus.DRAFT, "currency": invoice.currency, **{f: getattr(invoice, f) for f in AMOUNT_FIELDS}}})
-            entries.append({"action": "invoice.issued", "obj": invoice,
-                            "before": {"status": InvoiceStatus.DRAFT, "number": None, "issue_date": None, "due_date": None},
-                            "after": {"status": invoice.status, **dates}})
-            if email:
-                entries.append({"action": "invoice.sent", "obj": invoice, "after": {"to": invoice.tenant.billing_email}})
-        audit.record_many(actor=actor, entries=entries)
+        audit.record_many(actor=actor, entries=[
+            {"action": "invoice.created", "obj": invoice,
+             "after": {"status": InvoiceStatus.DRAFT, "currency": invoice.currency, **{f: getattr(invoice, f) for f in AMOUNT_FIELDS}}}
+            for invoice in invoices])
         events.emit_many("invoice.created", actor=actor, payloads=[
             {"invoice_id": i.pk, "tenant_id": i.tenant_id, "subscription_id": i.subscription_id, "total": i.total,
              "currency": i.currency} for i in invoices])
+
+        numbers = next_document_numbers(prefix="INV", year=issue_day.year, count=len(invoices))
+        for invoice, number in zip(invoices, numbers, strict=True):
+            invoice.number = number
+        _set_numbers(invoices)
+        email = settings.INVOICE_EMAIL_ON_GENERATION
+        entries = []
+        for invoice in invoices:
+            entries.append({"action": "invoice.issued", "obj": invoice,
+                            "before": {"status": InvoiceStatus.DRAFT, "number": None, "issue_date": None, "due_date": None},
+                            "after": {"status": invoice.status, "number": invoice.number, "issue_date": invoice.issue_date,
+                                      "due_date": invoice.due_date}})
+            if email:
+                entries.append({"action": "invoice.sent", "obj": invoice, "after": {"to": invoice.tenant.billing_email}})
+        audit.record_many(actor=actor, entries=entries)
         events.emit_many("invoice.issued", actor=actor, payloads=[
             {"invoice_id": i.pk, "tenant_id": i.tenant_id, "subscription_id": i.subscription_id, "number": i.number,
              "total": i.total, "amount_due": i.amount_due, "currency": i.currency, "due_date": i.due_date} for i in invoices])
@@ -269,6 +275,19 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             # One task for the batch; the sweep still finds any email it loses (the invoice.sent entries).
             enqueue_on_commit(send_invoice_emails, [invoice.pk for invoice in invoices])
     return invoices, rest
+
+
+def _set_numbers(invoices: list[Invoice]) -> None:
+    """Write the numbers given to ``invoices`` with one statement."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        Invoice.objects.bulk_update(invoices, ["number"])
+        return
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} AS i SET number = v.number FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, number) "
+                       "WHERE i.id = v.id", [[i.pk for i in invoices], [i.number for i in invoices]])
 
 
 def _tiers(price):
