@@ -77,7 +77,7 @@ def verify(*, today, due_before: set[int], made: int, complete: bool) -> dict:
     return rows
 
 
-def _run_task(_conn, one_by_one: bool = False) -> None:
+def _run_task(_conn, one_by_one: bool = False, fan_out: bool = False) -> None:
     from django.db import connections
 
     connections.close_all()  # forked: never share the parent's connection
@@ -89,13 +89,46 @@ def _run_task(_conn, one_by_one: bool = False) -> None:
         return
     from invoicing.tasks import generate_due_invoices
 
-    _conn.send(generate_due_invoices())
+    _conn.send(generate_due_invoices(fan_out=fan_out))
+
+
+def _start_workers(concurrency: int):
+    """A Celery worker as the README runs it (``--concurrency``), on the broker of REDIS_URL; invoice emails
+    are routed to a queue it does not consume (PDF rendering is not part of generation)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "INVOICE_EMAIL_QUEUE": "bench-invoice-emails", "LOG_LEVEL": "WARNING"}
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "billing_ops", "worker", "--concurrency", str(concurrency),
+                               "--loglevel", "WARNING", "-Q", "celery", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                              env=env)
+    from billing_ops.celery import app
+
+    for _ in range(120):  # until it answers a ping
+        if app.control.ping(timeout=0.5):
+            return worker
+    worker.terminate()
+    raise SystemExit("the Celery worker did not start")
+
+
+def _stop_workers(worker) -> None:
+    import signal
+
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(30)
+    except Exception:  # noqa: BLE001 - a stuck warm shutdown: stop it hard
+        worker.kill()
+        worker.wait()
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reset", action="store_true", help="delete invoices of earlier runs first")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop the task after this long and extrapolate")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="fan out: queue the ranges to a Celery worker with this --concurrency (needs REDIS_URL)")
     parser.add_argument("--runs", type=int, default=1, help="run the task this many times at once (separate processes)")
     parser.add_argument("--one-by-one", action="store_true", help="the per-subscription path only (no bulk batches), for comparison")
     args = parser.parse_args(argv)
@@ -114,19 +147,27 @@ def main(argv=None) -> None:
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
+    worker = _start_workers(args.workers) if args.workers else None
     started = time.perf_counter()
-    runs = [ctx.Process(target=_run_task, args=(child, args.one_by_one)) for _ in range(args.runs)]
+    runs = [ctx.Process(target=_run_task, args=(child, args.one_by_one, bool(worker))) for _ in range(args.runs)]
     for task in runs:
         task.start()
     deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
     for task in runs:
         task.join(max(deadline - time.monotonic(), 0) if deadline else None)
-    complete = not any(task.is_alive() for task in runs)
+    if worker is not None:  # the ranges are made by the worker: done when nothing is due any more
+        while due_subscriptions(today=today).exists() and not (deadline and time.monotonic() > deadline):
+            time.sleep(0.25)
+        connections.close_all()
+    complete = not any(task.is_alive() for task in runs) and not (worker and due_subscriptions(today=today).exists())
+    elapsed_at_end = time.perf_counter()
+    if worker is not None:
+        _stop_workers(worker)
     for task in runs:
         if task.is_alive():
             task.terminate()
             task.join()
-    elapsed = round(time.perf_counter() - started, 1)
+    elapsed = round(elapsed_at_end - started, 1)
     made = scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL") - before
     rate = made / elapsed
     total_s = elapsed if complete else round(len(due_before) / rate, 1)
@@ -135,7 +176,9 @@ def main(argv=None) -> None:
     checks = verify(today=today, due_before=due_before, made=made, complete=complete)
     print(f"  checks: {checks}", flush=True)
     write_results("bench_generation", {
-        "mode": "per-subscription path in a child process" if args.one_by_one else "task function in a child process (one worker)", "complete": complete,
+        "mode": ("per-subscription path in a child process" if args.one_by_one else
+                 f"task fanned out to a Celery worker --concurrency {args.workers}" if args.workers else
+                 f"task function in {args.runs} child process(es) at once"), "complete": complete,
         "due_subscriptions": len(due_before), "made": made, "seconds": elapsed, "invoices_per_s": round(rate, 1),
         "seconds_for_all": total_s, "extrapolated": not complete, "checks": checks, "target_s": TARGET_S,
         "meets_target": complete and elapsed < TARGET_S and checks["correct"],

@@ -61,16 +61,21 @@ def _period_invoiced(subscription_id: int) -> bool:
     return Invoice.objects.filter(subscription_id=subscription_id, period_start=period_start).exists()
 
 
-def generate_due_invoices(*, actor, batch_size: int = 500, today: dt.date | None = None, bulk: bool = True) -> int:
-    """Generate and issue the invoices of every due subscription period; returns how many were made.
+def generate_due_invoices(*, actor, batch_size: int = 500, today: dt.date | None = None, bulk: bool = True,
+                          id_range: tuple[int, int] | None = None) -> int:
+    """Generate and issue the invoices of every due subscription period (those with ids in ``id_range``,
+    inclusive, when given); returns how many were made.
 
     Each batch of due subscriptions goes first through ``invoice_generate_batch`` (one transaction for
     the common case); what it leaves (prorations, trials, usage, credit…) and any batch that fails is
     generated one subscription per transaction by ``invoice_generate_for_subscription``."""
     today = today or timezone.localdate()
     made, last_id = 0, 0
+    due = due_subscriptions(today=today)
+    if id_range is not None:
+        due = due.filter(pk__gte=id_range[0], pk__lte=id_range[1])
     while True:
-        ids = list(due_subscriptions(today=today).filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
+        ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
         if not ids:
             return made
         rest = ids
