@@ -186,3 +186,29 @@ def test_concurrent_bulk_runs_split_the_work_and_number_consecutively():
     assert numbers == list(range(numbers[0], numbers[0] + 40))
     assert AuditEntry.objects.filter(action="invoice.issued").count() == 40
     assert DomainEvent.objects.filter(name="invoice.issued").count() == 40
+
+
+@pytest.mark.django_db
+def test_fan_out_queues_id_ranges_that_together_make_every_invoice(monkeypatch):
+    from invoicing import tasks
+
+    queued = []
+    monkeypatch.setattr("billing_ops.queue.enqueue", lambda task, *args, **kwargs: queued.append((task, args, kwargs)) or True)
+    subs = SubscriptionFactory.create_batch(5)
+    assert tasks.generate_due_invoices.run(batch_size=2, fan_out=True) == 0  # all queued, none made here
+    assert [args for _, args, _ in queued] == [(subs[0].pk, subs[1].pk), (subs[2].pk, subs[3].pk), (subs[4].pk, subs[4].pk)]
+    assert {task.name for task, _, _ in queued} == {"invoicing.tasks.generate_invoices_in_range"}
+    assert tasks.generate_invoices_in_range.run(*queued[1][1], batch_size=2) == 2
+    assert sorted(Invoice.objects.values_list("subscription_id", flat=True)) == [subs[2].pk, subs[3].pk]
+    assert sum(tasks.generate_invoices_in_range.run(*args, batch_size=2) for _, args, _ in queued) == 3  # twice is safe
+    assert Invoice.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_fan_out_makes_a_range_itself_when_the_broker_is_down(monkeypatch):
+    from invoicing import tasks
+
+    monkeypatch.setattr("billing_ops.queue.enqueue", lambda task, *args, **kwargs: False)
+    SubscriptionFactory.create_batch(3)
+    assert tasks.generate_due_invoices.run(batch_size=2, fan_out=True) == 3
+    assert Invoice.objects.filter(status="issued").count() == 3
