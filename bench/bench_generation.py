@@ -4,8 +4,12 @@
       .venv/bin/python -m bench.bench_generation --reset [--max-seconds 600]
 
 Runs the Celery task function ``invoicing.tasks.generate_due_invoices`` (what a worker runs when beat
-fires it; it walks the due subscriptions in id batches of 200, one transaction per subscription) in a
-child process. ``--max-seconds`` stops it after that long (the task is crash-safe: each subscription
+fires it; it walks the due subscriptions in id batches of 500, the plain ones of a batch in one transaction,
+the others one transaction per subscription) in a child process. ``--workers N`` (with ``REDIS_URL``) runs
+it with fan-out instead: the ranges are made by a real Celery worker started with ``--concurrency N`` (as
+the README runs it), invoice emails routed to a queue it does not consume. ``--runs N`` runs the task N
+times at once (they split the work). ``--one-by-one`` measures the per-subscription path alone (the path
+before bulk generation). ``--queries 500`` only counts the queries per invoice of both paths (rolled back). ``--max-seconds`` stops it after that long (the task is crash-safe: each subscription
 is its own transaction, the next run carries on) and the figure is then a measured rate with the time
 for all due subscriptions extrapolated from it — the JSON says which.
 ``--reset`` first deletes the invoices made by an earlier run (those linked to a subscription, with
@@ -123,10 +127,42 @@ def _stop_workers(worker) -> None:
         worker.wait()
 
 
+def count_queries(count: int) -> dict:
+    """Queries per invoice of each path over the first ``count`` due subscriptions (rolled back: nothing is kept)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from billing_ops.actors import system
+    from invoicing.generation import due_subscriptions, invoice_generate_batch, invoice_generate_for_subscription
+
+    actor = system("invoice-generation")
+    ids = list(due_subscriptions(today=timezone.localdate()).values_list("pk", flat=True)[:count])
+    figures = {}
+    for path in ("one_by_one", "bulk"):
+        executed = []
+
+        def counted(execute, sql, params, many, context, executed=executed):
+            executed.append(sql)
+            return execute(sql, params, many, context)
+
+        with transaction.atomic(), connection.execute_wrapper(counted):
+            if path == "bulk":
+                made = len(invoice_generate_batch(actor=actor, subscription_ids=ids)[0])
+            else:
+                made = sum(invoice_generate_for_subscription(actor=actor, subscription_id=pk) is not None for pk in ids)
+            transaction.set_rollback(True)
+        # COPY statements run on the raw cursor: count one per table written that way.
+        total = len(executed) + (4 if path == "bulk" else 0)
+        figures[path] = {"invoices": made, "queries": total, "per_invoice": round(total / max(made, 1), 3)}
+    return figures
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reset", action="store_true", help="delete invoices of earlier runs first")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop the task after this long and extrapolate")
+    parser.add_argument("--queries", type=int, default=0,
+                        help="only count the queries per invoice of both paths over this many due subscriptions (rolled back)")
     parser.add_argument("--workers", type=int, default=0,
                         help="fan out: queue the ranges to a Celery worker with this --concurrency (needs REDIS_URL)")
     parser.add_argument("--runs", type=int, default=1, help="run the task this many times at once (separate processes)")
@@ -140,6 +176,11 @@ def main(argv=None) -> None:
 
     if args.reset:
         print(f"  reset: deleted {reset_generated()} generated invoices", flush=True)
+    if args.queries:
+        figures = count_queries(args.queries)
+        print(f"  queries: {figures}", flush=True)
+        write_results("bench_generation_queries", figures)
+        return
     today = timezone.localdate()
     due_before = set(due_subscriptions(today=today).values_list("pk", flat=True))
     before = scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL")
