@@ -118,11 +118,12 @@ def _start_workers(concurrency: int):
 
 def _stop_workers(worker) -> None:
     import signal
+    import subprocess
 
     worker.send_signal(signal.SIGTERM)
     try:
         worker.wait(30)
-    except Exception:  # noqa: BLE001 - a stuck warm shutdown: stop it hard
+    except subprocess.TimeoutExpired:  # a stuck warm shutdown: stop it hard
         worker.kill()
         worker.wait()
 

@@ -4,9 +4,11 @@ For every subscription whose current period has begun and has no invoice for it,
 (plan and add-ons priced by ``subscriptions.pricing`` — prorated when a calendar cycle's first period
 is short —, the previous period's usage in arrears from ``subscriptions.usage``, uninvoiced
 ``PendingProration`` rows as ``proration`` lines), apply the coupon and the tenant's account credit through the amount engine,
-create and issue the invoice. Safe to run twice or at once: each subscription is handled in its own
-transaction under its row lock, re-checked after the lock, and the unique constraint on
-(subscription, period_start) is the last word. Batched by id so it resumes after a crash.
+create and issue the invoice. Plain subscriptions (the common case) are made a batch per transaction
+(``invoice_generate_batch``), the rest one subscription per transaction. Safe to run twice or at once:
+rows are handled under their row locks (a batch skips rows another run holds), re-checked after the
+lock, and the unique constraint on (subscription, period_start) is the last word. Batched by id so it
+resumes after a crash.
 """
 from __future__ import annotations
 
@@ -157,8 +159,9 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
     calendar first period, no account credit to draw, lines that price cleanly and a total above zero.
     Each invoice, its lines, audit entries (``invoice.created``/``issued``/``sent``) and events
     (``invoice.created``/``issued``, through ``events.emit_many``) are exactly what the single path
-    writes; the numbers are consecutive and taken with one counter update just before the inserts.
-    Subscriptions locked by another run are skipped (that run makes them); ones already invoiced are done.
+    writes; the numbers are consecutive, taken with one counter update once everything that does not
+    show them is written (the counter lock then covers only the rest). Subscriptions locked by another
+    run are skipped (that run makes them); ones already invoiced are done.
     """
     from billing_ops.access import WRITE, require_capability
     from billing_ops.actors import actor_user
