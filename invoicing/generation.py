@@ -239,7 +239,8 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
         # Everything that does not show the number is written before the number is taken: the counter row
         # stays locked from then to the commit, so the locked part of the batch is kept small and two
         # runs at once overlap everything else.
-        invoices = Invoice.objects.bulk_create([invoice for invoice, _ in drafts])
+        invoices = [invoice for invoice, _ in drafts]
+        insert_rows(Invoice, invoices, with_ids=True)
         if any(invoice.pk is None for invoice in invoices):  # backends without RETURNING
             by_subscription = dict(Invoice.objects.filter(subscription__in=[i.subscription_id for i in invoices], number=None,
                                                           period_start__isnull=False).values_list("subscription_id", "pk"))
