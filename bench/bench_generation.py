@@ -133,6 +133,7 @@ def count_queries(count: int) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from billing_ops import bulk
     from billing_ops.actors import system
     from invoicing.generation import due_subscriptions, invoice_generate_batch, invoice_generate_for_subscription
 
@@ -146,14 +147,24 @@ def count_queries(count: int) -> dict:
             executed.append(sql)
             return execute(sql, params, many, context)
 
-        with transaction.atomic(), connection.execute_wrapper(counted):
-            if path == "bulk":
-                made = len(invoice_generate_batch(actor=actor, subscription_ids=ids)[0])
-            else:
-                made = sum(invoice_generate_for_subscription(actor=actor, subscription_id=pk) is not None for pk in ids)
-            transaction.set_rollback(True)
-        # COPY statements run on the raw cursor: count one per table written that way.
-        total = len(executed) + (4 if path == "bulk" else 0)
+        copies = []
+        insert_rows = bulk.insert_rows
+
+        def counted_copy(model, objs, copies=copies, insert_rows=insert_rows, **kwargs):
+            copies.append(model)  # COPY runs on the raw cursor, unseen by execute_wrapper
+            return insert_rows(model, objs, **kwargs)
+
+        bulk.insert_rows = counted_copy
+        try:
+            with transaction.atomic(), connection.execute_wrapper(counted):
+                if path == "bulk":
+                    made = len(invoice_generate_batch(actor=actor, subscription_ids=ids)[0])
+                else:
+                    made = sum(invoice_generate_for_subscription(actor=actor, subscription_id=pk) is not None for pk in ids)
+                transaction.set_rollback(True)
+        finally:
+            bulk.insert_rows = insert_rows
+        total = len(executed) + len(copies)
         figures[path] = {"invoices": made, "queries": total, "per_invoice": round(total / max(made, 1), 3)}
     return figures
 
