@@ -64,19 +64,23 @@ def record(
     )
 
 
-def record_many(*, actor, action: str, entries: list[tuple[models.Model, dict | None, dict | None]],
-                reason: str = "") -> list[AuditEntry]:
-    """Append one audit entry per (obj, before, after) with one INSERT: a service that changes many rows at once
-    (e.g. the auto-charge run recording a batch of attempts). Same rules as ``record``."""
+def record_many(*, actor, entries: list[dict]) -> None:
+    """``record`` for a batch of changes, written in one go (``billing_ops.bulk.insert_rows``). Each entry
+    holds ``action``, ``obj`` and optionally ``before``, ``after`` and ``reason``; must run inside the
+    transaction of the changes."""
+    from billing_ops.bulk import insert_rows
+
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit.record_many must run inside the transaction of the change it records")
+        raise RuntimeError("audit.record_many must run inside the transaction of the changes it records")
     user, label, ip = actor_user(actor), actor_label(actor), current_ip()
     rows = []
-    for obj, before, after in entries:
+    for entry in entries:
+        obj = entry["obj"]
         label_lower = obj._meta.label_lower
         rows.append(AuditEntry(
-            actor=user, actor_label=label, action=action, object_type=label_lower, object_id=str(obj.pk or ""),
+            actor=user, actor_label=label, action=entry["action"], object_type=label_lower, object_id=str(obj.pk or ""),
             tenant_id=obj.pk if label_lower == "accounts.tenant" else getattr(obj, "tenant_id", None),
-            before=_plain(before or {}), after=_plain(after or {}), reason=reason or "", ip_address=ip,
+            before=_plain(entry.get("before") or {}), after=_plain(entry.get("after") or {}), reason=entry.get("reason") or "",
+            ip_address=ip,
         ))
-    return AuditEntry.objects.bulk_create(rows)
+    insert_rows(AuditEntry, rows)

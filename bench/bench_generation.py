@@ -4,8 +4,12 @@
       .venv/bin/python -m bench.bench_generation --reset [--max-seconds 600]
 
 Runs the Celery task function ``invoicing.tasks.generate_due_invoices`` (what a worker runs when beat
-fires it; it walks the due subscriptions in id batches of 200, one transaction per subscription) in a
-child process. ``--max-seconds`` stops it after that long (the task is crash-safe: each subscription
+fires it; it walks the due subscriptions in id batches of 500, the plain ones of a batch in one transaction,
+the others one transaction per subscription) in a child process. ``--workers N`` (with ``REDIS_URL``) runs
+it with fan-out instead: the ranges are made by a real Celery worker started with ``--concurrency N`` (as
+the README runs it), invoice emails routed to a queue it does not consume. ``--runs N`` runs the task N
+times at once (they split the work). ``--one-by-one`` measures the per-subscription path alone (the path
+before bulk generation). ``--queries 500`` only counts the queries per invoice of both paths (rolled back). ``--max-seconds`` stops it after that long (the task is crash-safe: each subscription
 is its own transaction, the next run carries on) and the figure is then a measured rate with the time
 for all due subscriptions extrapolated from it — the JSON says which.
 ``--reset`` first deletes the invoices made by an earlier run (those linked to a subscription, with
@@ -77,19 +81,104 @@ def verify(*, today, due_before: set[int], made: int, complete: bool) -> dict:
     return rows
 
 
-def _run_task(_conn) -> None:
+def _run_task(_conn, one_by_one: bool = False, fan_out: bool = False) -> None:
     from django.db import connections
 
     connections.close_all()  # forked: never share the parent's connection
+    if one_by_one:  # the path before bulk generation, for comparison
+        from billing_ops.actors import system
+        from invoicing.generation import generate_due_invoices as run
+
+        _conn.send(run(actor=system("invoice-generation"), batch_size=200, bulk=False))
+        return
     from invoicing.tasks import generate_due_invoices
 
-    _conn.send(generate_due_invoices())
+    _conn.send(generate_due_invoices(fan_out=fan_out))
+
+
+def _start_workers(concurrency: int):
+    """A Celery worker as the README runs it (``--concurrency``), on the broker of REDIS_URL; invoice emails
+    are routed to a queue it does not consume (PDF rendering is not part of generation)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "INVOICE_EMAIL_QUEUE": "bench-invoice-emails", "LOG_LEVEL": "WARNING"}
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "billing_ops", "worker", "--concurrency", str(concurrency),
+                               "--loglevel", "WARNING", "-Q", "celery", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                              env=env)
+    from billing_ops.celery import app
+
+    for _ in range(120):  # until it answers a ping
+        if app.control.ping(timeout=0.5):
+            return worker
+    worker.terminate()
+    raise SystemExit("the Celery worker did not start")
+
+
+def _stop_workers(worker) -> None:
+    import signal
+    import subprocess
+
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:  # a stuck warm shutdown: stop it hard
+        worker.kill()
+        worker.wait()
+
+
+def count_queries(count: int) -> dict:
+    """Queries per invoice of each path over the first ``count`` due subscriptions (rolled back: nothing is kept)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from billing_ops import bulk
+    from billing_ops.actors import system
+    from invoicing.generation import due_subscriptions, invoice_generate_batch, invoice_generate_for_subscription
+
+    actor = system("invoice-generation")
+    ids = list(due_subscriptions(today=timezone.localdate()).values_list("pk", flat=True)[:count])
+    figures = {}
+    for path in ("one_by_one", "bulk"):
+        executed = []
+
+        def counted(execute, sql, params, many, context, executed=executed):
+            executed.append(sql)
+            return execute(sql, params, many, context)
+
+        copies = []
+        insert_rows = bulk.insert_rows
+
+        def counted_copy(model, objs, copies=copies, insert_rows=insert_rows, **kwargs):
+            copies.append(model)  # COPY runs on the raw cursor, unseen by execute_wrapper
+            return insert_rows(model, objs, **kwargs)
+
+        bulk.insert_rows = counted_copy
+        try:
+            with transaction.atomic(), connection.execute_wrapper(counted):
+                if path == "bulk":
+                    made = len(invoice_generate_batch(actor=actor, subscription_ids=ids)[0])
+                else:
+                    made = sum(invoice_generate_for_subscription(actor=actor, subscription_id=pk) is not None for pk in ids)
+                transaction.set_rollback(True)
+        finally:
+            bulk.insert_rows = insert_rows
+        total = len(executed) + len(copies)
+        figures[path] = {"invoices": made, "queries": total, "per_invoice": round(total / max(made, 1), 3)}
+    return figures
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reset", action="store_true", help="delete invoices of earlier runs first")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop the task after this long and extrapolate")
+    parser.add_argument("--queries", type=int, default=0,
+                        help="only count the queries per invoice of both paths over this many due subscriptions (rolled back)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="fan out: queue the ranges to a Celery worker with this --concurrency (needs REDIS_URL)")
+    parser.add_argument("--runs", type=int, default=1, help="run the task this many times at once (separate processes)")
+    parser.add_argument("--one-by-one", action="store_true", help="the per-subscription path only (no bulk batches), for comparison")
     args = parser.parse_args(argv)
     setup_django()
     from django.db import connections
@@ -99,6 +188,11 @@ def main(argv=None) -> None:
 
     if args.reset:
         print(f"  reset: deleted {reset_generated()} generated invoices", flush=True)
+    if args.queries:
+        figures = count_queries(args.queries)
+        print(f"  queries: {figures}", flush=True)
+        write_results("bench_generation_queries", figures)
+        return
     today = timezone.localdate()
     due_before = set(due_subscriptions(today=today).values_list("pk", flat=True))
     before = scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL")
@@ -106,15 +200,27 @@ def main(argv=None) -> None:
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
+    worker = _start_workers(args.workers) if args.workers else None
     started = time.perf_counter()
-    task = ctx.Process(target=_run_task, args=(child,))
-    task.start()
-    task.join(args.max_seconds or None)
-    complete = not task.is_alive()
-    if not complete:
-        task.terminate()
-        task.join()
-    elapsed = round(time.perf_counter() - started, 1)
+    runs = [ctx.Process(target=_run_task, args=(child, args.one_by_one, bool(worker))) for _ in range(args.runs)]
+    for task in runs:
+        task.start()
+    deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
+    for task in runs:
+        task.join(max(deadline - time.monotonic(), 0) if deadline else None)
+    if worker is not None:  # the ranges are made by the worker: done when nothing is due any more
+        while due_subscriptions(today=today).exists() and not (deadline and time.monotonic() > deadline):
+            time.sleep(0.25)
+        connections.close_all()
+    complete = not any(task.is_alive() for task in runs) and not (worker and due_subscriptions(today=today).exists())
+    elapsed_at_end = time.perf_counter()
+    if worker is not None:
+        _stop_workers(worker)
+    for task in runs:
+        if task.is_alive():
+            task.terminate()
+            task.join()
+    elapsed = round(elapsed_at_end - started, 1)
     made = scalar("SELECT count(*) FROM invoicing_invoice WHERE subscription_id IS NOT NULL") - before
     rate = made / elapsed
     total_s = elapsed if complete else round(len(due_before) / rate, 1)
@@ -123,7 +229,9 @@ def main(argv=None) -> None:
     checks = verify(today=today, due_before=due_before, made=made, complete=complete)
     print(f"  checks: {checks}", flush=True)
     write_results("bench_generation", {
-        "mode": "task function in a child process (one worker)", "complete": complete,
+        "mode": ("per-subscription path in a child process" if args.one_by_one else
+                 f"task fanned out to a Celery worker --concurrency {args.workers}" if args.workers else
+                 f"task function in {args.runs} child process(es) at once"), "complete": complete,
         "due_subscriptions": len(due_before), "made": made, "seconds": elapsed, "invoices_per_s": round(rate, 1),
         "seconds_for_all": total_s, "extrapolated": not complete, "checks": checks, "target_s": TARGET_S,
         "meets_target": complete and elapsed < TARGET_S and checks["correct"],

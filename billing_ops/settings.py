@@ -272,6 +272,14 @@ CREDIT_NOTE_REQUIRE_DIFFERENT_APPROVER = env_bool("CREDIT_NOTE_REQUIRE_DIFFERENT
 DEFAULT_PAYMENT_TERMS_DAYS = int(os.environ.get("DEFAULT_PAYMENT_TERMS_DAYS", "14"))
 # Generated invoices are emailed to the tenant (with the PDF) as soon as they are issued.
 INVOICE_EMAIL_ON_GENERATION = env_bool("INVOICE_EMAIL_ON_GENERATION", True)
+# Invoice generation: the daily task queues one task per 500 due subscriptions so every worker process
+# makes invoices at once (on), or makes them all itself (off).
+INVOICE_GENERATION_FAN_OUT = env_bool("INVOICE_GENERATION_FAN_OUT", False)
+# Queue of the invoice email tasks (PDF rendering): unset = Celery's default queue.
+INVOICE_EMAIL_QUEUE = os.environ.get("INVOICE_EMAIL_QUEUE", "")
+if INVOICE_EMAIL_QUEUE:
+    CELERY_TASK_ROUTES = {"invoicing.tasks.send_invoice_email": {"queue": INVOICE_EMAIL_QUEUE},
+                          "invoicing.tasks.send_invoice_emails": {"queue": INVOICE_EMAIL_QUEUE}}
 LIST_PAGE_SIZE = 50
 
 # --- Logging: never log request bodies (they may carry keys) --------------------------------

@@ -131,16 +131,25 @@ def _compiled(source: str):
     return _LENIENT.from_string(source)
 
 
+def _compile(source: tuple[str, str, str]) -> tuple:
+    subject, text, html = source
+    return _compiled(subject), _compiled(text), _compiled(html) if html else None
+
+
+def _render_compiled(compiled: tuple, context: dict) -> tuple[str, str, str]:
+    subject, text, html = compiled
+    ctx = {**{k: "" for k in VARIABLES}, "seller_name": settings.SELLER.get("name", ""), **context}
+    return (
+        subject.render(Context(ctx, autoescape=False)).strip().replace("\n", " "),
+        text.render(Context(ctx, autoescape=False)),
+        html.render(Context(ctx, autoescape=True)) if html is not None else "",
+    )
+
+
 def render(kind: str, context: dict, *, source: tuple[str, str, str] | None = None) -> tuple[str, str, str]:
     """(subject, text, html) for ``kind``; falls back to the shipped default if a stored template breaks."""
-    subject, text, html = source or template_for(kind)
-    ctx = {**{k: "" for k in VARIABLES}, "seller_name": settings.SELLER.get("name", ""), **context}
     try:
-        return (
-            _compiled(subject).render(Context(ctx, autoescape=False)).strip().replace("\n", " "),
-            _compiled(text).render(Context(ctx, autoescape=False)),
-            _compiled(html).render(Context(ctx, autoescape=True)) if html else "",
-        )
+        return _render_compiled(_compile(source or template_for(kind)), context)
     except Exception:
         logger.exception("Notification template %s failed to render; using the default", kind)
         if source is None and kind in DEFAULT_TEMPLATES:
@@ -241,6 +250,42 @@ def notify(*, tenant, kind: str, context: dict, essential: bool | None = None, c
     if note.status == NotificationStatus.PENDING:
         transaction.on_commit(lambda: send_notification(note.pk))
     return note
+
+
+def notify_in_app_many(*, kind: str, items: list[tuple], essential: bool | None = None) -> int:
+    """``notify(..., channel=in_app)`` for many notices of one kind at once, with the same rows: ``items``
+    are (tenant, context, dedupe_key) tuples; a dedupe key already used adds nothing. Returns how many were recorded.
+    In-app notices are sent by being recorded, so nothing waits for the commit."""
+    if kind not in NotificationKind.values:
+        raise ValidationFailed(f"Unknown notification type {kind!r}.")
+    essential = (kind in ESSENTIAL_KINDS) if essential is None else essential
+    keys = [key for _, _, key in items if key]
+    seen = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)) if keys else set()
+    opted_out = set() if essential else set(NotificationPreference.objects.filter(
+        tenant__in={tenant.pk for tenant, _, _ in items}, opt_out_non_essential=True).values_list("tenant_id", flat=True))
+    compiled = _compile(template_for(kind))
+    now = timezone.now()
+    rows = []
+    for tenant, context, key in items:
+        if key and key in seen:
+            continue
+        seen.add(key)
+        context = {"tenant_name": tenant.name, "update_payment_link": update_payment_link(tenant),
+                   **{k: _plain(v) for k, v in context.items()}}
+        try:
+            subject, text, html = _render_compiled(compiled, context)
+        except Exception:  # noqa: BLE001 - a broken stored template: render() logs and falls back to the default
+            subject, text, html = render(kind, context)
+        status = NotificationStatus.OPTED_OUT if tenant.pk in opted_out else NotificationStatus.SENT
+        rows.append(Notification(
+            tenant=tenant, kind=kind, channel=Channel.IN_APP, essential=essential, to="in-app", subject=subject,
+            body_text=text, body_html=html, status=status, dedupe_key=key,
+            sent_at=now if status == NotificationStatus.SENT else None,
+        ))
+    from billing_ops.bulk import insert_rows
+
+    insert_rows(Notification, rows)  # a key taken meanwhile fails the batch: the caller falls back to notify()
+    return len(rows)
 
 
 def send_notification(pk: int) -> str:

@@ -123,6 +123,29 @@ def notice_invoice_issued(event: Event) -> None:
     _safely(send, event)
 
 
+def notice_invoices_issued(events: list[Event]) -> None:
+    """``notice_invoice_issued`` for a batch of issued invoices (``emit_many``): the same in-app rows
+    in a few queries. A failure falls back to the per-event notice, which only logs its own failure."""
+    try:
+        with transaction.atomic():
+            from dunning.notifications import notify_in_app_many
+            from invoicing.models import Invoice
+
+            ids = [event.payload.get("invoice_id") for event in events if event.payload.get("invoice_id")]
+            invoices = (Invoice.objects.select_related("tenant")  # what the notice shows; not the frozen details
+                        .only("number", "total", "currency", "due_date", "tenant__name").in_bulk(ids))
+            notify_in_app_many(kind="invoice_issued", items=[
+                (invoice.tenant, _invoice_context(invoice), f"invoice_issued:{invoice.pk}")
+                for invoice in (invoices.get(pk) for pk in ids) if invoice is not None])
+    except Exception:
+        logger.exception("Batch invoice notices failed; sending them one by one")
+        for event in events:
+            notice_invoice_issued(event)
+
+
+notice_invoice_issued.for_many = notice_invoices_issued
+
+
 @subscribe("payment.succeeded")
 def notice_payment_receipt(event: Event) -> None:
     def send(event):

@@ -4,9 +4,11 @@ For every subscription whose current period has begun and has no invoice for it,
 (plan and add-ons priced by ``subscriptions.pricing`` — prorated when a calendar cycle's first period
 is short —, the previous period's usage in arrears from ``subscriptions.usage``, uninvoiced
 ``PendingProration`` rows as ``proration`` lines), apply the coupon and the tenant's account credit through the amount engine,
-create and issue the invoice. Safe to run twice or at once: each subscription is handled in its own
-transaction under its row lock, re-checked after the lock, and the unique constraint on
-(subscription, period_start) is the last word. Batched by id so it resumes after a crash.
+create and issue the invoice. Plain subscriptions (the common case) are made a batch per transaction
+(``invoice_generate_batch``), the rest one subscription per transaction. Safe to run twice or at once:
+rows are handled under their row locks (a batch skips rows another run holds), re-checked after the
+lock, and the unique constraint on (subscription, period_start) is the last word. Batched by id so it
+resumes after a crash.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from accounts import audit
+from billing_ops import events
 from billing_ops.money import ZERO, quantize
 from billing_ops.queue import DB_CONNECTION_ERRORS
 from invoicing import amounts as engine
@@ -59,31 +63,240 @@ def _period_invoiced(subscription_id: int) -> bool:
     return Invoice.objects.filter(subscription_id=subscription_id, period_start=period_start).exists()
 
 
-def generate_due_invoices(*, actor, batch_size: int = 200, today: dt.date | None = None) -> int:
-    """Generate and issue the invoices of every due subscription period; returns how many were made."""
+def generate_due_invoices(*, actor, batch_size: int = 500, today: dt.date | None = None, bulk: bool = True,
+                          id_range: tuple[int, int] | None = None) -> int:
+    """Generate and issue the invoices of every due subscription period (those with ids in ``id_range``,
+    inclusive, when given); returns how many were made.
+
+    Each batch of due subscriptions goes first through ``invoice_generate_batch`` (one transaction for
+    the common case); what it leaves (prorations, trials, usage, credit…) and any batch that fails is
+    generated one subscription per transaction by ``invoice_generate_for_subscription``."""
     today = today or timezone.localdate()
     made, last_id = 0, 0
+    due = due_subscriptions(today=today)
+    if id_range is not None:
+        due = due.filter(pk__gte=id_range[0], pk__lte=id_range[1])
     while True:
-        ids = list(due_subscriptions(today=today).filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
+        ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
         if not ids:
             return made
-        for subscription_id in ids:
+        rest = ids
+        if bulk:
             try:
-                invoice = invoice_generate_for_subscription(actor=actor, subscription_id=subscription_id, today=today)
-            except IntegrityError:
-                invoice = None
-                if not _period_invoiced(subscription_id):
-                    # Not the one-invoice-per-period constraint (e.g. a clashing invoice number): a real
-                    # failure, logged loudly; the subscription stays due and the next run retries it.
-                    logger.exception("Invoice generation failed for subscription %s", subscription_id)
-                # else: another worker made this period's invoice first
+                invoices, rest = invoice_generate_batch(actor=actor, subscription_ids=ids, today=today)
+                made += len(invoices)
             except DB_CONNECTION_ERRORS:
                 raise  # the connection is gone: stop now; the task is retried (billing_ops.queue.DB_RETRY)
             except Exception:
-                logger.exception("Invoice generation failed for subscription %s; the next run retries it", subscription_id)
-                invoice = None
-            made += invoice is not None
+                # Nothing of the batch was kept: make its invoices one by one, so one bad subscription costs only itself.
+                logger.exception("Bulk generation failed for subscriptions %s–%s; generating them one by one", ids[0], ids[-1])
+                rest = ids
+        made += _generate_one_by_one(actor=actor, subscription_ids=rest, today=today)
         last_id = ids[-1]
+
+
+def _generate_one_by_one(*, actor, subscription_ids, today: dt.date) -> int:
+    made = 0
+    for subscription_id in subscription_ids:
+        try:
+            invoice = invoice_generate_for_subscription(actor=actor, subscription_id=subscription_id, today=today)
+        except IntegrityError:
+            invoice = None
+            if not _period_invoiced(subscription_id):
+                # Not the one-invoice-per-period constraint (e.g. a clashing invoice number): a real
+                # failure, logged loudly; the subscription stays due and the next run retries it.
+                logger.exception("Invoice generation failed for subscription %s", subscription_id)
+            # else: another worker made this period's invoice first
+        except DB_CONNECTION_ERRORS:
+            raise  # the connection is gone: stop now; the task is retried (billing_ops.queue.DB_RETRY)
+        except Exception:
+            logger.exception("Invoice generation failed for subscription %s; the next run retries it", subscription_id)
+            invoice = None
+        made += invoice is not None
+    return made
+
+
+# --- bulk generation (the common case) -----------------------------------------------------------
+
+def _usage_may_bill(subscriptions) -> set[int]:
+    """Subscriptions that may have usage lines for their previous period, so they go one by one.
+
+    Conservative: any usage event of an active meter between the earliest previous-period start and
+    the latest current-period start of the batch, or a meter that charges even for no usage."""
+    from subscriptions.usage import day_start, previous_period, price_usage
+    from subscriptions.usage_models import Meter, UsageEvent
+
+    meters = list(Meter.objects.filter(active=True).select_related("price"))
+    if not meters:
+        return set()
+    currencies = {meter.currency for meter in meters}
+    charging = {meter.currency for meter in meters if price_usage(meter, Decimal(0)) != 0}
+    flagged, windows = set(), {}
+    for subscription in subscriptions:
+        if subscription.currency not in currencies:
+            continue
+        period = previous_period(subscription)
+        if period is None:
+            continue
+        if subscription.currency in charging:
+            flagged.add(subscription.pk)
+        else:
+            windows[subscription.pk] = period
+    if windows:
+        flagged |= set(UsageEvent.objects.filter(
+            subscription_id__in=list(windows), meter__in=meters,
+            timestamp__gte=day_start(min(start for start, _ in windows.values())),
+            timestamp__lt=day_start(max(end for _, end in windows.values())),
+        ).order_by().values_list("subscription_id", flat=True).distinct())
+    return flagged
+
+
+def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = None) -> tuple[list[Invoice], list[int]]:
+    """Generate, issue and send the invoices of the plain subscriptions among ``subscription_ids`` in ONE
+    transaction; returns (invoices made, ids left for ``invoice_generate_for_subscription``).
+
+    Plain: active or past due (not trialing), no uninvoiced prorations, no usage to bill, not a short
+    calendar first period, no account credit to draw, lines that price cleanly and a total above zero.
+    Each invoice, its lines, audit entries (``invoice.created``/``issued``/``sent``) and events
+    (``invoice.created``/``issued``, through ``events.emit_many``) are exactly what the single path
+    writes; the numbers are consecutive, taken with one counter update once everything that does not
+    show them is written (the counter lock then covers only the rest). Subscriptions locked by another
+    run are skipped (that run makes them); ones already invoiced are done.
+    """
+    from billing_ops.access import WRITE, require_capability
+    from billing_ops.actors import actor_user
+    from billing_ops.bulk import insert_rows
+    from billing_ops.errors import ValidationFailed
+    from billing_ops.queue import enqueue_on_commit
+    from invoicing.models import InvoiceLine, InvoiceStatus
+    from invoicing.services import AMOUNT_FIELDS, _buyer_details, _set_amounts, invoice_preview, next_document_numbers
+    from subscriptions.models import PendingProration, Subscription, SubscriptionItem
+
+    require_capability(actor, WRITE)
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        # skip_locked: two runs at once split the work instead of queueing behind each other.
+        subscriptions = list(Subscription.objects.select_for_update(of=("self",), skip_locked=True)
+                             .select_related("plan", "coupon", "tenant")
+                             .filter(pk__in=list(subscription_ids), status__in=BILLABLE_STATUSES, current_period_start__lte=today)
+                             .order_by("pk"))
+        invoiced = set(Invoice.objects.filter(subscription__in=subscriptions).exclude(period_start=None)
+                       .values_list("subscription_id", "period_start"))
+        subscriptions = [s for s in subscriptions if (s.pk, s.current_period_start) not in invoiced]
+        with_prorations = set(PendingProration.objects.filter(subscription__in=subscriptions, invoiced_at__isnull=True)
+                              .values_list("subscription_id", flat=True))
+        with_usage = _usage_may_bill(subscriptions)
+        rest, plain = [], []
+        for subscription in subscriptions:
+            tenant = subscription.tenant
+            if (subscription.status == "trialing" or subscription.pk in with_prorations or subscription.pk in with_usage
+                    or (tenant.currency == subscription.currency and tenant.credit_balance > 0)
+                    or _short_first_period(subscription, subscription.current_period_start, subscription.current_period_end)):
+                rest.append(subscription.pk)
+            else:
+                plain.append(subscription)
+        items_of: dict[int, list] = {}
+        for item in SubscriptionItem.objects.filter(subscription__in=plain).select_related("price__product"):
+            items_of.setdefault(item.subscription_id, []).append(item)
+
+        issue_day = timezone.localdate()  # as invoice_issue: the day it is issued, not the run's "today"
+        now = timezone.now()
+        user = actor_user(actor)
+        drafts = []
+        for subscription in plain:
+            try:
+                items = sorted(items_of.get(subscription.pk, []), key=lambda i: (i.kind != "base", i.pk))
+                lines = [_item_line(item, subscription) for item in items]
+                if not lines:
+                    raise ValueError("no lines")
+                currency = subscription.currency
+                discount = None
+                if subscription.coupon_id is not None:  # only a coupon needs the charges (as the single path sums them)
+                    charges = sum((engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal
+                                   for line in lines), ZERO)
+                    discount = _coupon_discount(subscription, charges)
+                result = invoice_preview(currency=currency, lines=lines, discount=discount, credit=ZERO)
+            except (ValueError, ValidationFailed, engine.AmountError):
+                rest.append(subscription.pk)  # the single path makes it or logs why not
+                continue
+            if result.total <= 0:
+                rest.append(subscription.pk)  # settled at once on issue: the single path does that
+                continue
+            tenant = subscription.tenant
+            terms = tenant.payment_terms_days if tenant.payment_terms_days is not None else settings.DEFAULT_PAYMENT_TERMS_DAYS
+            invoice = Invoice(
+                tenant=tenant, subscription=subscription, currency=currency, status=InvoiceStatus.ISSUED,
+                memo="", period_start=subscription.current_period_start, period_end=subscription.current_period_end,
+                created_by=user, discount_description=(subscription.coupon.code if discount and subscription.coupon else "")[:255],
+                issue_date=issue_day, due_date=issue_day + dt.timedelta(days=terms), issued_at=now,
+                seller_details=dict(settings.SELLER), buyer_details=_buyer_details(tenant),
+            )
+            _set_amounts(invoice, result)
+            drafts.append((invoice, result))
+        if not drafts:
+            return [], rest
+
+        # Everything that does not show the number is written before the number is taken: the counter row
+        # stays locked from then to the commit, so the locked part of the batch is kept small and two
+        # runs at once overlap everything else.
+        invoices = [invoice for invoice, _ in drafts]
+        insert_rows(Invoice, invoices, with_ids=True)
+        if any(invoice.pk is None for invoice in invoices):  # backends without RETURNING
+            by_subscription = dict(Invoice.objects.filter(subscription__in=[i.subscription_id for i in invoices], number=None,
+                                                          period_start__isnull=False).values_list("subscription_id", "pk"))
+            for invoice in invoices:
+                invoice.pk = by_subscription[invoice.subscription_id]
+        insert_rows(InvoiceLine, [
+            InvoiceLine(invoice=invoice, position=position, kind=line.kind, description=line.description[:255],
+                        quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, amount=line.amount,
+                        discount_share=line.discount_share, credit_share=line.credit_share, net=line.net, tax=line.tax,
+                        total=line.total, period_start=invoice.period_start, period_end=invoice.period_end)
+            for invoice, result in drafts for position, line in enumerate(result.lines)
+        ])
+        audit.record_many(actor=actor, entries=[
+            {"action": "invoice.created", "obj": invoice,
+             "after": {"status": InvoiceStatus.DRAFT, "currency": invoice.currency, **{f: getattr(invoice, f) for f in AMOUNT_FIELDS}}}
+            for invoice in invoices])
+        events.emit_many("invoice.created", actor=actor, payloads=[
+            {"invoice_id": i.pk, "tenant_id": i.tenant_id, "subscription_id": i.subscription_id, "total": i.total,
+             "currency": i.currency} for i in invoices])
+
+        numbers = next_document_numbers(prefix="INV", year=issue_day.year, count=len(invoices))
+        for invoice, number in zip(invoices, numbers, strict=True):
+            invoice.number = number
+        _set_numbers(invoices)
+        email = settings.INVOICE_EMAIL_ON_GENERATION
+        entries = []
+        for invoice in invoices:
+            entries.append({"action": "invoice.issued", "obj": invoice,
+                            "before": {"status": InvoiceStatus.DRAFT, "number": None, "issue_date": None, "due_date": None},
+                            "after": {"status": invoice.status, "number": invoice.number, "issue_date": invoice.issue_date,
+                                      "due_date": invoice.due_date}})
+            if email:
+                entries.append({"action": "invoice.sent", "obj": invoice, "after": {"to": invoice.tenant.billing_email}})
+        audit.record_many(actor=actor, entries=entries)
+        events.emit_many("invoice.issued", actor=actor, payloads=[
+            {"invoice_id": i.pk, "tenant_id": i.tenant_id, "subscription_id": i.subscription_id, "number": i.number,
+             "total": i.total, "amount_due": i.amount_due, "currency": i.currency, "due_date": i.due_date} for i in invoices])
+        if email:
+            from invoicing.tasks import send_invoice_emails
+
+            # One task for the batch; the sweep still finds any email it loses (the invoice.sent entries).
+            enqueue_on_commit(send_invoice_emails, [invoice.pk for invoice in invoices])
+    return invoices, rest
+
+
+def _set_numbers(invoices: list[Invoice]) -> None:
+    """Write the numbers given to ``invoices`` with one statement."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        Invoice.objects.bulk_update(invoices, ["number"])
+        return
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} AS i SET number = v.number FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, number) "
+                       "WHERE i.id = v.id", [[i.pk for i in invoices], [i.number for i in invoices]])
 
 
 def _tiers(price):

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts import audit
@@ -172,12 +171,32 @@ def invoice_record_credit_returned(*, actor, invoice: Invoice, amount, credit_no
 def next_document_number(*, prefix: str, year: int) -> str:
     """``<prefix>-<year>-<000001>``: gapless, because the counter row is locked and incremented in
     the caller's transaction (a rollback gives the number back). Must run inside a transaction."""
+    return next_document_numbers(prefix=prefix, year=year, count=1)[0]
+
+
+def next_document_numbers(*, prefix: str, year: int, count: int) -> list[str]:
+    """``count`` consecutive gapless numbers ``<prefix>-<year>-<000001>`` taken with ONE counter update.
+
+    The update locks the counter row until the caller's transaction ends (a rollback gives every
+    number back), so take the numbers as late in the transaction as possible. Must run inside a transaction.
+    """
+    from django.db import connection
+
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("next_document_number must run inside the transaction that uses the number")
-    sequence, _ = DocumentSequence.objects.select_for_update().get_or_create(prefix=prefix, year=year)
-    DocumentSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    sequence.refresh_from_db(fields=["last_number"])
-    return f"{prefix}-{year}-{sequence.last_number:06d}"
+        raise RuntimeError("next_document_numbers must run inside the transaction that uses the numbers")
+    if count < 1:
+        return []
+    table = connection.ops.quote_name(DocumentSequence._meta.db_table)
+    sql = f"UPDATE {table} SET last_number = last_number + %s WHERE prefix = %s AND year = %s RETURNING last_number"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, prefix, year])
+        row = cursor.fetchone()
+        if row is None:  # the year's first number: create the counter (a concurrent creator wins the unique constraint)
+            DocumentSequence.objects.get_or_create(prefix=prefix, year=year)
+            cursor.execute(sql, [count, prefix, year])
+            row = cursor.fetchone()
+    last = row[0]
+    return [f"{prefix}-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 # --- invoices ----------------------------------------------------------------------------------
@@ -361,11 +380,14 @@ def invoice_issue(*, actor, invoice: Invoice) -> Invoice:
         invoice.seller_details = dict(settings.SELLER)
         invoice.buyer_details = _buyer_details(tenant)
         invoice.amount_due = compute_amount_due(invoice)
+        # Saved before the event: subscribers read the issued invoice (its number and due date), not the draft.
+        invoice.save()
         events.emit("invoice.issued", actor=actor, invoice_id=invoice.pk, tenant_id=invoice.tenant_id,
                     subscription_id=invoice.subscription_id, number=invoice.number, total=invoice.total,
                     amount_due=invoice.amount_due, currency=invoice.currency, due_date=invoice.due_date)
-        _settle_if_cleared(actor=actor, invoice=invoice, route="credit")
-        invoice.save()
+        if invoice.amount_due == 0:
+            _settle_if_cleared(actor=actor, invoice=invoice, route="credit")
+            invoice.save(update_fields=["status", "paid_at", "updated_at"])
         audit.record(actor=actor, action="invoice.issued", obj=invoice, before=before,
                      after=audit.snapshot(invoice, ["status", "number", "issue_date", "due_date"]))
     return invoice

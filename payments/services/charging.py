@@ -345,9 +345,9 @@ def _claim_batch(*, actor, after_id: int, limit: int, reason: str) -> tuple[list
                 ), card))
             if claimed:
                 Payment.objects.bulk_create([c.payment for c in claimed])
-                audit.record_many(actor=actor, action="payment.attempt_recorded", entries=[
-                    (c.payment, None, {"reference": c.payment.reference, "amount": c.payment.amount, "reason": reason,
-                                       "card": c.card.pk})
+                audit.record_many(actor=actor, entries=[
+                    {"action": "payment.attempt_recorded", "obj": c.payment,
+                     "after": {"reference": c.payment.reference, "amount": c.payment.amount, "reason": reason, "card": c.card.pk}}
                     for c in claimed])
     except IntegrityError:
         # A concurrent claim of one of these invoices got in first: let the one-invoice path sort each out.
