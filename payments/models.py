@@ -279,6 +279,11 @@ class WebhookEvent(models.Model):
         indexes = [
             models.Index(fields=["needs_review", "-received_at"]),
             models.Index(fields=["-received_at", "-id"]),
+            # The review queue (payments.selectors.webhook_review_list): its list and its count on the payments
+            # screen read only this small index, however many wide event rows wait (34,000 unknown references
+            # made the count a 240 ms scan of the table).
+            models.Index(fields=["-received_at", "-id"], name="webhook_review_queue",
+                         condition=Q(needs_review=True, status="review")),
         ]
 
     def __str__(self) -> str:
