@@ -4,7 +4,8 @@
 
 Prints (and writes to bench/results/explain_plans.md) the plans of: the invoice list's first page,
 a filtered page and a deep page (cursor of the 2,500th row), the subscription and dunning queue
-first pages, the invoice-generation claim query and the auto-charge claim query.
+first pages, the dunning queue's at-risk totals, the invoice-generation claim query and the auto-charge
+claim queries (the window of open invoices, then the candidate conditions on that window).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def _sql(queryset) -> tuple[str, list]:
 
 
 def queries() -> list[tuple[str, object]]:
+    from django.db.models import Count, Sum
     from django.test import RequestFactory
     from django.utils import timezone
 
@@ -26,7 +28,8 @@ def queries() -> list[tuple[str, object]]:
     from invoicing.filters import InvoiceFilter
     from invoicing.generation import due_subscriptions
     from invoicing.views import sortable_invoices
-    from payments.services.charging import auto_charge_candidates
+    from invoicing.models import Invoice
+    from payments.services.charging import CHARGEABLE_INVOICE_STATUSES, CLAIM_WINDOW, auto_charge_candidates
     from subscriptions import selectors as subscription_selectors
 
     user = bench_admin()
@@ -37,15 +40,24 @@ def queries() -> list[tuple[str, object]]:
     filtered = InvoiceFilter(request.GET, queryset=invoices, request=request).qs
     deep_row = invoices.order_by("-created_at", "-pk").values_list("created_at", "pk")[2499]
     deep = invoices.filter(_seek(["created_at", "pk"], list(deep_row), True)).order_by("-created_at", "-pk")
+    window_query = (Invoice.objects.filter(pk__gt=0, status__in=CHARGEABLE_INVOICE_STATUSES, amount_due__gt=0, number__isnull=False)
+                    .order_by("pk").values_list("pk", flat=True)[:CLAIM_WINDOW])
+    window = list(window_query)
     return [
         ("Invoice list, first page (sort -created_at, 50 + 1 rows)", invoices.order_by("-created_at", "-pk")[:page]),
         ("Invoice list, filtered page (status=overdue, currency=NGN)", filtered.order_by("-created_at", "-pk")[:page]),
         ("Invoice list, deep page (keyset cursor at row 2,500)", deep[:page]),
         ("Subscription list, first page", subscription_selectors.subscription_list(user=user).order_by("-created_at", "-pk")[:page]),
         ("Dunning queue, first page (sort next action)", dunning_selectors.active_case_list(user=user).order_by("next_at", "pk")[:page]),
+        ("Dunning queue, at-risk totals per currency", dunning_selectors.active_case_list(user=user).filter(
+            status__in=("open", "suspended")).order_by().values("currency").annotate(
+            total=Sum("amount_due"), cases=Count("*")).order_by("currency")),
         ("Invoice generation claim query (next batch of 200 due subscriptions)",
          due_subscriptions(today=timezone.localdate()).filter(pk__gt=0).values_list("pk", flat=True)[:200]),
-        ("Auto-charge claim query (next batch of 200 candidates)", auto_charge_candidates().filter(pk__gt=0).values_list("pk", flat=True)[:200]),
+        (f"Auto-charge claim, step 1: the next window of {CLAIM_WINDOW} open invoices in id order", window_query),
+        ("Auto-charge claim, step 2: the candidate conditions on that window (locked, SKIP LOCKED)",
+         auto_charge_candidates().filter(pk__in=window).select_for_update(skip_locked=True, of=("self",))
+         .only("pk", "tenant_id", "number", "amount_due", "currency", "status")[:200]),
     ]
 
 

@@ -15,11 +15,17 @@ import statistics
 from bench.common import RESULTS_DIR
 
 
+def _same_setup(doc: dict, latest: dict) -> bool:
+    """Runs are only comparable with the same set-up (e.g. generation in one process vs fanned out)."""
+    keys = ("mode", "invoices", "processes", "threads_per_process", "rate", "gunicorn_workers")
+    return all(doc["figures"].get(k) == latest["figures"].get(k) for k in keys)
+
+
 def _runs(name: str, count: int) -> list[dict]:
     history = RESULTS_DIR / f"{name}.history.jsonl"
     if history.exists():
         docs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
-        return docs[-count:]
+        return [d for d in docs if _same_setup(d, docs[-1])][-count:]
     latest = RESULTS_DIR / f"{name}.json"
     return [json.loads(latest.read_text())] if latest.exists() else []
 
@@ -70,7 +76,7 @@ def _lists(docs: list[dict]) -> list[tuple]:
         cells, queries = [], set()
         for kind in pages:
             values = [d["figures"]["pages"][screen][kind]["p95_ms"] for d in docs if kind in d["figures"]["pages"].get(screen, {})]
-            queries |= {q for d in docs for q in [d["figures"]["pages"].get(screen, {}).get(kind, {}).get("queries")] if q is not None}
+            queries |= {q for d in docs for q in d["figures"]["pages"].get(screen, {}).get(kind, {}).get("queries", [])}
             cells.append(f"{kind} {_median(values):.0f}")
         out.append((f"3. list {screen}", "p95 < 150 ms, fixed queries",
                     f"p95 ms: {', '.join(cells)}; queries/page {sorted(queries)}"))
