@@ -27,8 +27,8 @@ def queries() -> list[tuple[str, object]]:
     from invoicing import selectors as invoice_selectors
     from invoicing.filters import InvoiceFilter
     from invoicing.generation import due_subscriptions
-    from invoicing.views import sortable_invoices
     from invoicing.models import Invoice
+    from invoicing.views import sortable_invoices
     from payments.services.charging import CHARGEABLE_INVOICE_STATUSES, CLAIM_WINDOW, auto_charge_candidates
     from subscriptions import selectors as subscription_selectors
 
