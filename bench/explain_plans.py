@@ -63,10 +63,12 @@ def queries() -> list[tuple[str, object]]:
 
 def main() -> None:
     setup_django()
+    from django.db import transaction
+
     out = []
-    for title, queryset in queries():
-        sql, params = _sql(queryset)
-        plan = explain(sql, params)
+    with transaction.atomic():  # the claim query locks (FOR UPDATE SKIP LOCKED), as it does in the run
+        plans = [(title, explain(*_sql(queryset))) for title, queryset in queries()]
+    for title, plan in plans:
         block = f"### {title}\n\n```\n{plan}\n```\n"
         print(block, flush=True)
         out.append(block)
