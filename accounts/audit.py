@@ -30,9 +30,13 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     return {name: _plain(getattr(obj, name)) for name in fields}
 
 
-def record(
+def _who(actor) -> dict[str, Any]:
+    return {"actor": actor_user(actor), "actor_label": actor_label(actor), "ip_address": current_ip()}
+
+
+def _entry(
+    who: dict[str, Any],
     *,
-    actor,
     action: str,
     obj: models.Model | None = None,
     object_type: str | None = None,
@@ -42,26 +46,27 @@ def record(
     after: dict | None = None,
     reason: str = "",
 ) -> AuditEntry:
-    """Append one audit entry; must run inside the transaction of the change it records."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit.record must run inside the transaction of the change it records")
+    """An unsaved entry: the object's type, id and tenant taken from ``obj`` unless given."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
         if tenant_id is None:
             tenant_id = obj.pk if obj._meta.label_lower == "accounts.tenant" else getattr(obj, "tenant_id", None)
-    return AuditEntry.objects.create(
-        actor=actor_user(actor),
-        actor_label=actor_label(actor),
-        action=action,
-        object_type=object_type or "",
-        object_id=str(object_id or ""),
-        tenant_id=tenant_id,
-        before=_plain(before or {}),
-        after=_plain(after or {}),
-        reason=reason or "",
-        ip_address=current_ip(),
+    return AuditEntry(
+        **who, action=action, object_type=object_type or "", object_id=str(object_id or ""), tenant_id=tenant_id,
+        before=_plain(before or {}), after=_plain(after or {}), reason=reason or "",
     )
+
+
+def record(*, actor, action: str, **fields: Any) -> AuditEntry:
+    """Append one audit entry; must run inside the transaction of the change it records.
+
+    ``fields``: ``obj`` (or ``object_type``/``object_id``), ``tenant_id``, ``before``, ``after``, ``reason``."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the transaction of the change it records")
+    entry = _entry(_who(actor), action=action, **fields)
+    entry.save(force_insert=True)
+    return entry
 
 
 def record_many(*, actor, entries: list[dict]) -> None:
@@ -72,15 +77,5 @@ def record_many(*, actor, entries: list[dict]) -> None:
 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record_many must run inside the transaction of the changes it records")
-    user, label, ip = actor_user(actor), actor_label(actor), current_ip()
-    rows = []
-    for entry in entries:
-        obj = entry["obj"]
-        label_lower = obj._meta.label_lower
-        rows.append(AuditEntry(
-            actor=user, actor_label=label, action=entry["action"], object_type=label_lower, object_id=str(obj.pk or ""),
-            tenant_id=obj.pk if label_lower == "accounts.tenant" else getattr(obj, "tenant_id", None),
-            before=_plain(entry.get("before") or {}), after=_plain(entry.get("after") or {}), reason=entry.get("reason") or "",
-            ip_address=ip,
-        ))
-    insert_rows(AuditEntry, rows)
+    who = _who(actor)
+    insert_rows(AuditEntry, [_entry(who, **entry) for entry in entries])
