@@ -169,7 +169,16 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
     from billing_ops.errors import ValidationFailed
     from billing_ops.queue import enqueue_on_commit
     from invoicing.models import InvoiceLine, InvoiceStatus
-    from invoicing.services import AMOUNT_FIELDS, _buyer_details, _set_amounts, invoice_preview, next_document_numbers
+    from invoicing.services import (
+        AMOUNT_FIELDS,
+        _buyer_details,
+        _set_amounts,
+        created_event_payload,
+        invoice_line_rows,
+        invoice_preview,
+        issued_event_payload,
+        next_document_numbers,
+    )
     from subscriptions.models import PendingProration, Subscription, SubscriptionItem
 
     require_capability(actor, WRITE)
@@ -247,19 +256,14 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             for invoice in invoices:
                 invoice.pk = by_subscription[invoice.subscription_id]
         insert_rows(InvoiceLine, [
-            InvoiceLine(invoice=invoice, position=position, kind=line.kind, description=line.description[:255],
-                        quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, amount=line.amount,
-                        discount_share=line.discount_share, credit_share=line.credit_share, net=line.net, tax=line.tax,
-                        total=line.total, period_start=invoice.period_start, period_end=invoice.period_end)
-            for invoice, result in drafts for position, line in enumerate(result.lines)
-        ])
+            row for invoice, result in drafts
+            for row in invoice_line_rows(invoice=invoice, result=result,
+                                         periods=[(invoice.period_start, invoice.period_end)] * len(result.lines))])
         audit.record_many(actor=actor, entries=[
             {"action": "invoice.created", "obj": invoice,
              "after": {"status": InvoiceStatus.DRAFT, "currency": invoice.currency, **{f: getattr(invoice, f) for f in AMOUNT_FIELDS}}}
             for invoice in invoices])
-        events.emit_many("invoice.created", actor=actor, payloads=[
-            {"invoice_id": i.pk, "tenant_id": i.tenant_id, "subscription_id": i.subscription_id, "total": i.total,
-             "currency": i.currency} for i in invoices])
+        events.emit_many("invoice.created", actor=actor, payloads=[created_event_payload(i) for i in invoices])
 
         numbers = next_document_numbers(prefix="INV", year=issue_day.year, count=len(invoices))
         for invoice, number in zip(invoices, numbers, strict=True):
@@ -275,9 +279,7 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             if email:
                 entries.append({"action": "invoice.sent", "obj": invoice, "after": {"to": invoice.tenant.billing_email}})
         audit.record_many(actor=actor, entries=entries)
-        events.emit_many("invoice.issued", actor=actor, payloads=[
-            {"invoice_id": i.pk, "tenant_id": i.tenant_id, "subscription_id": i.subscription_id, "number": i.number,
-             "total": i.total, "amount_due": i.amount_due, "currency": i.currency, "due_date": i.due_date} for i in invoices])
+        events.emit_many("invoice.issued", actor=actor, payloads=[issued_event_payload(i) for i in invoices])
         if email:
             from invoicing.tasks import send_invoice_emails
 

@@ -264,7 +264,8 @@ def invoice_preview(*, currency: str, lines: Sequence, discount=None, credit=Non
         raise ValidationFailed(str(exc), fields={"credit": [str(exc)]}) from None
 
 
-def _write_lines(*, invoice: Invoice, result: engine.InvoiceAmounts, periods: Sequence | None = None) -> list[InvoiceLine]:
+def invoice_line_rows(*, invoice: Invoice, result: engine.InvoiceAmounts, periods: Sequence | None = None) -> list[InvoiceLine]:
+    """The invoice's lines as unsaved rows, figures from the amount engine (``periods``: one (start, end) per line)."""
     rows = []
     for position, line in enumerate(result.lines):
         start, end = (periods[position] if periods else (None, None))
@@ -273,10 +274,27 @@ def _write_lines(*, invoice: Invoice, result: engine.InvoiceAmounts, periods: Se
             unit_price=line.unit_price, tax_rate=line.tax_rate, amount=line.amount, discount_share=line.discount_share,
             credit_share=line.credit_share, net=line.net, tax=line.tax, total=line.total, period_start=start, period_end=end,
         ))
-    created = InvoiceLine.objects.bulk_create(rows)
+    return rows
+
+
+def _write_lines(*, invoice: Invoice, result: engine.InvoiceAmounts, periods: Sequence | None = None) -> list[InvoiceLine]:
+    created = InvoiceLine.objects.bulk_create(invoice_line_rows(invoice=invoice, result=result, periods=periods))
     if any(r.pk is None for r in created):  # backends without RETURNING: read the ids back
         created = list(invoice.lines.order_by("position", "id"))
     return created
+
+
+def created_event_payload(invoice: Invoice) -> dict:
+    """The payload of ``invoice.created`` (single and bulk generation alike)."""
+    return {"invoice_id": invoice.pk, "tenant_id": invoice.tenant_id, "subscription_id": invoice.subscription_id,
+            "total": invoice.total, "currency": invoice.currency}
+
+
+def issued_event_payload(invoice: Invoice) -> dict:
+    """The payload of ``invoice.issued`` (single and bulk generation alike)."""
+    return {"invoice_id": invoice.pk, "tenant_id": invoice.tenant_id, "subscription_id": invoice.subscription_id,
+            "number": invoice.number, "total": invoice.total, "amount_due": invoice.amount_due, "currency": invoice.currency,
+            "due_date": invoice.due_date}
 
 
 def _set_amounts(invoice: Invoice, result: engine.InvoiceAmounts) -> None:
@@ -344,8 +362,7 @@ def invoice_create(
             tenant_credit_adjust(actor=actor, tenant=tenant, amount=-credit_value, reason=f"Applied to invoice draft #{invoice.pk}",
                                  source_type="invoicing.invoice", source_id=str(invoice.pk))
         audit.record(actor=actor, action="invoice.created", obj=invoice, after=audit.snapshot(invoice, ["status", "currency", *AMOUNT_FIELDS]))
-        events.emit("invoice.created", actor=actor, invoice_id=invoice.pk, tenant_id=tenant.pk,
-                    subscription_id=invoice.subscription_id, total=invoice.total, currency=currency)
+        events.emit("invoice.created", actor=actor, **created_event_payload(invoice))
     return invoice
 
 
@@ -382,9 +399,7 @@ def invoice_issue(*, actor, invoice: Invoice) -> Invoice:
         invoice.amount_due = compute_amount_due(invoice)
         # Saved before the event: subscribers read the issued invoice (its number and due date), not the draft.
         invoice.save()
-        events.emit("invoice.issued", actor=actor, invoice_id=invoice.pk, tenant_id=invoice.tenant_id,
-                    subscription_id=invoice.subscription_id, number=invoice.number, total=invoice.total,
-                    amount_due=invoice.amount_due, currency=invoice.currency, due_date=invoice.due_date)
+        events.emit("invoice.issued", actor=actor, **issued_event_payload(invoice))
         if invoice.amount_due == 0:
             _settle_if_cleared(actor=actor, invoice=invoice, route="credit")
             invoice.save(update_fields=["status", "paid_at", "updated_at"])
