@@ -120,17 +120,27 @@ def _claim(*, actor, invoice_id, payment_method: PaymentMethod | None, reason: s
             return "skip", "no_card", None
         if card.tenant_id != invoice.tenant_id:
             raise ValidationFailed("That card belongs to another tenant.", fields={"payment_method": ["not this tenant's"]})
-        number = (latest.attempt if latest else 0) + 1
-        payment = Payment.objects.create(
-            tenant_id=invoice.tenant_id, invoice=invoice, amount=invoice.amount_due, currency=invoice.currency,
-            method=PaymentMethodKind.CARD, status=PaymentStatus.PENDING, reference=f"{invoice.number}-A{number}",
-            attempt=number, reason=reason[:16], payment_method=card, card_brand=card.brand, card_last4=card.last4,
-            card_exp_month=card.exp_month, card_exp_year=card.exp_year, card_bank=card.bank, card_reusable=card.reusable,
-            claimed_until=now + _lease(),
-        )
-        audit.record(actor=actor, action="payment.attempt_recorded", obj=payment,
-                     after={"reference": payment.reference, "amount": payment.amount, "reason": reason, "card": card.pk})
+        payment = _attempt(invoice=invoice, card=card, number=(latest.attempt if latest else 0) + 1, reason=reason,
+                           claimed_until=now + _lease())
+        payment.save(force_insert=True)
+        audit.record(actor=actor, **_attempt_audit(payment, card=card, reason=reason))
         return "send", "", payment
+
+
+def _attempt(*, invoice: Invoice, card: PaymentMethod, number: int, reason: str, claimed_until) -> Payment:
+    """Attempt ``number`` at charging ``invoice`` to ``card``: an unsaved pending payment, reference ``<number>-A<n>``."""
+    return Payment(
+        tenant_id=invoice.tenant_id, invoice=invoice, amount=invoice.amount_due, currency=invoice.currency,
+        method=PaymentMethodKind.CARD, status=PaymentStatus.PENDING, reference=f"{invoice.number}-A{number}",
+        attempt=number, reason=reason[:16], payment_method=card, card_brand=card.brand, card_last4=card.last4,
+        card_exp_month=card.exp_month, card_exp_year=card.exp_year, card_bank=card.bank, card_reusable=card.reusable,
+        claimed_until=claimed_until,
+    )
+
+
+def _attempt_audit(payment: Payment, *, card: PaymentMethod, reason: str) -> dict:
+    return {"action": "payment.attempt_recorded", "obj": payment,
+            "after": {"reference": payment.reference, "amount": payment.amount, "reason": reason, "card": card.pk}}
 
 
 def _settle(*, actor, payment: Payment, result: ChargeResult, route: str) -> ChargeOutcome:
@@ -336,19 +346,11 @@ def _claim_batch(*, actor, after_id: int, limit: int, reason: str) -> tuple[list
                     continue
                 if not (fresh and payable):  # settled or declined since the candidates were listed
                     continue
-                claimed.append(_Claimed(Payment(
-                    tenant_id=invoice.tenant_id, invoice=invoice, amount=invoice.amount_due, currency=invoice.currency,
-                    method=PaymentMethodKind.CARD, status=PaymentStatus.PENDING, reference=f"{invoice.number}-A{number + 1}",
-                    attempt=number + 1, reason=reason[:16], payment_method=card, card_brand=card.brand, card_last4=card.last4,
-                    card_exp_month=card.exp_month, card_exp_year=card.exp_year, card_bank=card.bank,
-                    card_reusable=card.reusable, claimed_until=lease_until,
-                ), card))
+                claimed.append(_Claimed(_attempt(invoice=invoice, card=card, number=number + 1, reason=reason,
+                                                 claimed_until=lease_until), card))
             if claimed:
                 Payment.objects.bulk_create([c.payment for c in claimed])
-                audit.record_many(actor=actor, entries=[
-                    {"action": "payment.attempt_recorded", "obj": c.payment,
-                     "after": {"reference": c.payment.reference, "amount": c.payment.amount, "reason": reason, "card": c.card.pk}}
-                    for c in claimed])
+                audit.record_many(actor=actor, entries=[_attempt_audit(c.payment, card=c.card, reason=reason) for c in claimed])
     except IntegrityError:
         # A concurrent claim of one of these invoices got in first: let the one-invoice path sort each out.
         logger.info("Auto-charge batch after invoice %s collided with another run; claiming one by one", after_id)
