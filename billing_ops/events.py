@@ -70,7 +70,8 @@ def emit(name: str, *, actor=None, **payload: Any) -> Event:
 def emit_many(name: str, *, actor=None, payloads: list[dict[str, Any]]) -> list[Event]:
     """``emit`` for many events of one name (a batch of the same change): the records are written with
     one insert, then each subscriber runs — once for all the events when it offers a batch form
-    (``subscriber.for_many = func(events)``, which must have exactly the per-event effects), else once per event.
+    (``subscriber.for_many = func(events)``, which must have exactly the per-event effects), else once per event;
+    a single event always goes to the per-event subscriber, exactly as ``emit`` would.
     Must be called inside the change's transaction."""
     from billing_ops.actors import actor_label
     from billing_ops.bulk import insert_rows
@@ -85,7 +86,7 @@ def emit_many(name: str, *, actor=None, payloads: list[dict[str, Any]]) -> list[
     emitted = [Event(name, item, actor, record) for item, record in zip(data, records, strict=True)]
     for subscriber in list(_subscribers.get(name, ())):
         many = getattr(subscriber, "for_many", None)
-        if many is not None:
+        if many is not None and len(emitted) > 1:
             many(emitted)
         else:
             for event in emitted:

@@ -19,6 +19,7 @@ from accounts import audit
 from billing_ops import events
 from billing_ops.access import WRITE, require_capability
 from billing_ops.actors import actor_user
+from billing_ops.bulk import save_many
 from billing_ops.errors import TransitionNotAllowed, ValidationFailed
 from billing_ops.money import (
     CURRENCY_EXPONENTS,
@@ -45,13 +46,20 @@ def compute_amount_due(invoice: Invoice) -> Decimal:
     return invoice.total - invoice.amount_paid - invoice.amount_credited + invoice.amount_refunded
 
 
-def _settle_if_cleared(*, actor, invoice: Invoice, route: str) -> None:
+def _clear_if_settled(invoice: Invoice) -> dict | None:
+    """Move an invoice with nothing left due to ``paid``; returns the ``invoice.paid`` payload to emit, or None."""
     if invoice.amount_due == 0 and invoice.status != InvoiceStatus.PAID:
         check_transition(table=INVOICE_TRANSITIONS, current=invoice.status, target=InvoiceStatus.PAID, label="invoice")
         invoice.status = InvoiceStatus.PAID
         invoice.paid_at = timezone.now()
-        events.emit("invoice.paid", actor=actor, invoice_id=invoice.pk, tenant_id=invoice.tenant_id,
-                    subscription_id=invoice.subscription_id, route=route)
+        return {"invoice_id": invoice.pk, "tenant_id": invoice.tenant_id, "subscription_id": invoice.subscription_id}
+    return None
+
+
+def _settle_if_cleared(*, actor, invoice: Invoice, route: str) -> None:
+    payload = _clear_if_settled(invoice)
+    if payload is not None:
+        events.emit("invoice.paid", actor=actor, **payload, route=route)
 
 
 def invoice_record_payment(*, actor, invoice: Invoice, amount, payment_id=None, route: str = "manual",
@@ -64,33 +72,53 @@ def invoice_record_payment(*, actor, invoice: Invoice, amount, payment_id=None, 
     ``locked=True``: ``invoice`` was read with ``select_for_update`` in the caller's open
     transaction (payment_apply), so it is current and is not read again.
     """
+    return invoice_record_payments(actor=actor, applications=[(invoice, amount, payment_id)], route=route, locked=locked)[0]
+
+
+def invoice_record_payments(*, actor, applications: Sequence[tuple[Invoice, object, int | None]], route: str = "manual",
+                            locked: bool = False) -> list[Invoice]:
+    """``invoice_record_payment`` for many (invoice, amount, payment id) applications at once (a batch of
+    settlements): the same checks, rows, audit entries and events, written together. An invoice may
+    appear more than once (pass the same instance). Any invalid application fails the whole call.
+    """
     require_capability(actor, WRITE)
     if locked and not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_record_payment(locked=True) needs the caller's transaction that holds the lock")
     # Under the caller's lock its transaction is the unit (an error here undoes the whole payment): no savepoint.
     with transaction.atomic(savepoint=not locked):
         if not locked:
-            invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE, InvoiceStatus.UNCOLLECTIBLE):
-            raise TransitionNotAllowed(f"Invoice {invoice} is {invoice.status}; payments apply to issued or overdue invoices.")
-        value = quantize(to_decimal(amount), invoice.currency)
-        if value <= 0:
-            raise ValidationFailed("The payment amount must be positive.", fields={"amount": ["must be positive"]})
-        if value > invoice.amount_due:
-            raise ValidationFailed(
-                f"{value} is more than the {invoice.amount_due} {invoice.currency} due.", code="overpayment",
-                fields={"amount": ["exceeds the amount due"]},
-            )
-        before = audit.snapshot(invoice, SETTLEMENT_FIELDS)
-        invoice.amount_paid += value
-        invoice.amount_due = compute_amount_due(invoice)
-        _settle_if_cleared(actor=actor, invoice=invoice, route=route)
-        invoice.save(update_fields=[*SETTLEMENT_FIELDS, "updated_at"])
-        audit.record(actor=actor, action="invoice.payment_applied", obj=invoice, before=before,
-                     after={**audit.snapshot(invoice, SETTLEMENT_FIELDS), "payment_id": payment_id, "amount": value, "route": route})
-        events.emit("invoice.payment_applied", actor=actor, invoice_id=invoice.pk, tenant_id=invoice.tenant_id,
-                    amount=value, currency=invoice.currency, payment_id=payment_id, route=route)
-    return invoice
+            current = Invoice.objects.select_for_update().order_by("pk").in_bulk([invoice.pk for invoice, _, _ in applications])
+            applications = [(current[invoice.pk], amount, payment_id) for invoice, amount, payment_id in applications]
+        entries, paid, applied = [], [], []
+        for invoice, amount, payment_id in applications:
+            if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE, InvoiceStatus.UNCOLLECTIBLE):
+                raise TransitionNotAllowed(f"Invoice {invoice} is {invoice.status}; payments apply to issued or overdue invoices.")
+            value = quantize(to_decimal(amount), invoice.currency)
+            if value <= 0:
+                raise ValidationFailed("The payment amount must be positive.", fields={"amount": ["must be positive"]})
+            if value > invoice.amount_due:
+                raise ValidationFailed(
+                    f"{value} is more than the {invoice.amount_due} {invoice.currency} due.", code="overpayment",
+                    fields={"amount": ["exceeds the amount due"]},
+                )
+            before = audit.snapshot(invoice, SETTLEMENT_FIELDS)
+            invoice.amount_paid += value
+            invoice.amount_due = compute_amount_due(invoice)
+            payload = _clear_if_settled(invoice)
+            if payload is not None:
+                paid.append({**payload, "route": route})
+            entries.append({"action": "invoice.payment_applied", "obj": invoice, "before": before,
+                            "after": {**audit.snapshot(invoice, SETTLEMENT_FIELDS), "payment_id": payment_id, "amount": value,
+                                      "route": route}})
+            applied.append({"invoice_id": invoice.pk, "tenant_id": invoice.tenant_id, "amount": value, "currency": invoice.currency,
+                            "payment_id": payment_id, "route": route})
+        invoices = list({id(invoice): invoice for invoice, _, _ in applications}.values())
+        save_many(invoices, fields=[*SETTLEMENT_FIELDS, "updated_at"])
+        if paid:
+            events.emit_many("invoice.paid", actor=actor, payloads=paid)
+        audit.record_many(actor=actor, entries=entries)
+        events.emit_many("invoice.payment_applied", actor=actor, payloads=applied)
+    return [invoice for invoice, _, _ in applications]
 
 
 def invoice_record_refund(*, actor, invoice: Invoice, amount, reference: str = "") -> Invoice:
