@@ -253,11 +253,20 @@ def notify(*, tenant, kind: str, context: dict, essential: bool | None = None, c
 
 
 def notify_in_app_many(*, kind: str, items: list[tuple], essential: bool | None = None) -> int:
-    """``notify(..., channel=in_app)`` for many notices of one kind at once, with the same rows: ``items``
-    are (tenant, context, dedupe_key) tuples; a dedupe key already used adds nothing. Returns how many were recorded.
-    In-app notices are sent by being recorded, so nothing waits for the commit."""
+    """``notify(..., channel=in_app)`` for many notices of one kind at once: see ``notify_many``."""
+    return notify_many(kind=kind, items=items, essential=essential, channel=Channel.IN_APP)
+
+
+def notify_many(*, kind: str, items: list[tuple], essential: bool | None = None, channel: str = Channel.EMAIL) -> int:
+    """``notify`` for many notices of one kind at once, with the same rows: ``items`` are (tenant, context,
+    dedupe_key) tuples; a dedupe key already used adds nothing. Returns how many were recorded.
+    In-app notices are sent by being recorded; emails are sent after the commit by one task
+    (``dunning.tasks.send_notifications``), so a batch is never held up by the mail server — the
+    retry sweep sends any whose task was lost."""
     if kind not in NotificationKind.values:
         raise ValidationFailed(f"Unknown notification type {kind!r}.")
+    if channel not in (Channel.IN_APP, Channel.EMAIL):
+        raise ValueError(f"notify_many sends in-app and email notices, not {channel}")
     essential = (kind in ESSENTIAL_KINDS) if essential is None else essential
     keys = [key for _, _, key in items if key]
     seen = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)) if keys else set()
@@ -265,6 +274,7 @@ def notify_in_app_many(*, kind: str, items: list[tuple], essential: bool | None 
         tenant__in={tenant.pk for tenant, _, _ in items}, opt_out_non_essential=True).values_list("tenant_id", flat=True))
     compiled = _compile(template_for(kind))
     now = timezone.now()
+    sent = NotificationStatus.SENT if channel == Channel.IN_APP else NotificationStatus.PENDING
     rows = []
     for tenant, context, key in items:
         if key and key in seen:
@@ -276,15 +286,22 @@ def notify_in_app_many(*, kind: str, items: list[tuple], essential: bool | None 
             subject, text, html = _render_compiled(compiled, context)
         except Exception:  # noqa: BLE001 - a broken stored template: render() logs and falls back to the default
             subject, text, html = render(kind, context)
-        status = NotificationStatus.OPTED_OUT if tenant.pk in opted_out else NotificationStatus.SENT
+        status = NotificationStatus.OPTED_OUT if tenant.pk in opted_out else sent
         rows.append(Notification(
-            tenant=tenant, kind=kind, channel=Channel.IN_APP, essential=essential, to="in-app", subject=subject,
+            tenant=tenant, kind=kind, channel=channel, essential=essential, subject=subject,
+            to="in-app" if channel == Channel.IN_APP else tenant.billing_email,
             body_text=text, body_html=html, status=status, dedupe_key=key,
             sent_at=now if status == NotificationStatus.SENT else None,
         ))
     from billing_ops.bulk import insert_rows
 
-    insert_rows(Notification, rows)  # a key taken meanwhile fails the batch: the caller falls back to notify()
+    pending = channel == Channel.EMAIL and any(row.status == NotificationStatus.PENDING for row in rows)
+    insert_rows(Notification, rows, with_ids=pending)  # a key taken meanwhile fails the batch: the caller falls back to notify()
+    if pending:
+        from billing_ops.queue import enqueue_on_commit
+        from dunning.tasks import send_notifications
+
+        enqueue_on_commit(send_notifications, [row.pk for row in rows if row.status == NotificationStatus.PENDING])
     return len(rows)
 
 

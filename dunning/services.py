@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts import audit
@@ -388,17 +388,15 @@ def case_suspend(*, actor, case: DunningCase, reason: str) -> DunningCase:
 
 # --- Recovery and reactivation --------------------------------------------------------------------
 
-def case_track_amount_due(*, invoice_id: int) -> int:
-    """Copy the invoice's amount due onto its case after a partial payment or a credit.
+def case_track_amount_due(*, invoice_ids: list[int]) -> int:
+    """Copy the invoices' amount due onto their cases after a partial payment or a credit.
 
     Not a state change of the case (the invoice's own service audited the change), so no audit record
     or event: a denormalized figure that lets the queue sort and total without joining invoices.
     """
-    from django.db.models import OuterRef, Subquery
-
     from invoicing.models import Invoice
 
-    return DunningCase.objects.filter(invoice_id=invoice_id).update(
+    return DunningCase.objects.filter(invoice_id__in=invoice_ids).update(
         amount_due=Subquery(Invoice.objects.filter(pk=OuterRef("invoice_id")).values("amount_due")[:1]),
         updated_at=timezone.now())
 
@@ -462,6 +460,18 @@ def tenant_has_outstanding(tenant_id: int, *, settled_invoice_id: int | None = N
             or DunningCase.objects.filter(tenant_id=tenant_id, status=CaseStatus.SUSPENDED).exists())
 
 
+def tenants_suspended(*, tenant_ids) -> set[int]:
+    """Which of these tenants are suspended, or have a subscription dunning suspended (one query): the only
+    ones a settlement may have to reactivate."""
+    from accounts.models import Tenant, TenantStatus
+    from subscriptions.models import Subscription, SubscriptionStatus
+
+    suspended_by_dunning = Subscription.objects.filter(tenant_id=OuterRef("pk"), status=SubscriptionStatus.SUSPENDED,
+                                                       dunning_cases__suspended_at__isnull=False)
+    return set(Tenant.objects.filter(Q(status=TenantStatus.SUSPENDED) | Exists(suspended_by_dunning), pk__in=list(tenant_ids))
+               .values_list("pk", flat=True))
+
+
 def tenant_reactivate_if_settled(*, actor, tenant_id: int, settled_invoice_id: int | None = None) -> bool:
     """Reactivate what dunning suspended once the tenant's overdue invoices are all settled."""
     from accounts.models import Tenant, TenantStatus
@@ -471,10 +481,10 @@ def tenant_reactivate_if_settled(*, actor, tenant_id: int, settled_invoice_id: i
     # Most settlements concern tenants dunning never suspended: answer those without locking the tenant,
     # which would otherwise deadlock two payments of one tenant settling at once (each holds its invoice,
     # the foreign-key checks hold the tenant in KEY SHARE, and both then ask for FOR UPDATE).
+    if not tenants_suspended(tenant_ids=[tenant_id]):
+        return False
     suspended_by_dunning = Subscription.objects.filter(tenant_id=tenant_id, status=SubscriptionStatus.SUSPENDED,
                                                        dunning_cases__suspended_at__isnull=False)
-    if not Tenant.objects.filter(Q(status=TenantStatus.SUSPENDED) | Exists(suspended_by_dunning), pk=tenant_id).exists():
-        return False
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant_id)
         if tenant_has_outstanding(tenant_id, settled_invoice_id=settled_invoice_id):

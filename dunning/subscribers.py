@@ -55,11 +55,38 @@ def recover_case_on_invoice_paid(event: Event) -> None:
                               route=str(event.payload.get("route") or "payment"), tenant_id=event.payload.get("tenant_id"))
 
 
+def recover_cases_on_invoices_paid(events: list[Event]) -> None:
+    """``recover_case_on_invoice_paid`` for a batch of paid invoices (``emit_many``): two queries find the few
+    that have a case to close or a suspended tenant to reconsider; only those go through ``case_recover``
+    (for the others it would only have run those queries)."""
+    from dunning.models import ACTIVE_CASE_STATUSES, DunningCase
+
+    ids = [event.payload["invoice_id"] for event in events if event.payload.get("invoice_id")]
+    with_case = set(DunningCase.objects.filter(invoice_id__in=ids, status__in=ACTIVE_CASE_STATUSES)
+                    .values_list("invoice_id", flat=True))
+    suspended = services.tenants_suspended(tenant_ids={event.payload.get("tenant_id") for event in events} - {None})
+    for event in events:
+        payload = event.payload
+        if payload.get("invoice_id") in with_case or payload.get("tenant_id") in suspended or not payload.get("tenant_id"):
+            recover_case_on_invoice_paid(event)
+
+
+recover_case_on_invoice_paid.for_many = recover_cases_on_invoices_paid
+
+
 @subscribe("invoice.payment_applied", "invoice.credit_applied")
 def track_amount_due(event: Event) -> None:
     """Keep the case's copy of the invoice's amount due current (partial payments, credits)."""
-    if event.payload.get("invoice_id"):
-        services.case_track_amount_due(invoice_id=event.payload["invoice_id"])
+    track_amounts_due([event])
+
+
+def track_amounts_due(events: list[Event]) -> None:
+    ids = [event.payload["invoice_id"] for event in events if event.payload.get("invoice_id")]
+    if ids:
+        services.case_track_amount_due(invoice_ids=ids)
+
+
+track_amount_due.for_many = track_amounts_due
 
 
 @subscribe("invoice.voided", "invoice.uncollectible")
@@ -146,6 +173,16 @@ def notice_invoices_issued(events: list[Event]) -> None:
 notice_invoice_issued.for_many = notice_invoices_issued
 
 
+def _receipt_context(payload: dict, invoice) -> dict:
+    context = _invoice_context(invoice) if invoice else {}
+    context.update(amount=payload.get("amount") or context.get("amount", ""), currency=payload.get("currency") or context.get("currency", ""))
+    return context
+
+
+def _receipt_key(payload: dict) -> str | None:
+    return f"payment_succeeded:{payload['payment_id']}" if payload.get("payment_id") else None
+
+
 @subscribe("payment.succeeded")
 def notice_payment_receipt(event: Event) -> None:
     def send(event):
@@ -158,12 +195,37 @@ def notice_payment_receipt(event: Event) -> None:
         tenant = invoice.tenant if invoice else _tenant(payload.get("tenant_id"))
         if tenant is None:
             return
-        context = _invoice_context(invoice) if invoice else {}
-        context.update(amount=payload.get("amount") or context.get("amount", ""), currency=payload.get("currency") or context.get("currency", ""))
-        key = f"payment_succeeded:{payload['payment_id']}" if payload.get("payment_id") else None
-        notify(tenant=tenant, kind="payment_succeeded", context=context, dedupe_key=key)
+        notify(tenant=tenant, kind="payment_succeeded", context=_receipt_context(payload, invoice), dedupe_key=_receipt_key(payload))
 
     _safely(send, event)
+
+
+def notice_payment_receipts(events: list[Event]) -> None:
+    """``notice_payment_receipt`` for a batch of payments (``emit_many``): the same receipts in a few queries,
+    emailed by one task after the commit. A failure falls back to the per-event notice."""
+    try:
+        with transaction.atomic():
+            from dunning.notifications import notify_many
+            from invoicing.models import Invoice
+
+            invoices = Invoice.objects.select_related("tenant").in_bulk(
+                [event.payload["invoice_id"] for event in events if event.payload.get("invoice_id")])
+            items, without_invoice = [], []
+            for event in events:
+                invoice = invoices.get(event.payload.get("invoice_id"))
+                if invoice is None:
+                    without_invoice.append(event)
+                else:
+                    items.append((invoice.tenant, _receipt_context(event.payload, invoice), _receipt_key(event.payload)))
+            notify_many(kind="payment_succeeded", items=items, channel=Channel.EMAIL)
+    except Exception:
+        logger.exception("Batch payment receipts failed; sending them one by one")
+        without_invoice = events
+    for event in without_invoice:
+        notice_payment_receipt(event)
+
+
+notice_payment_receipt.for_many = notice_payment_receipts
 
 
 @subscribe("credit_note.approved")

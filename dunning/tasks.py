@@ -8,6 +8,7 @@
 - ``send_expiring_card_alerts`` (Mondays 10:00): one notice per card and month.
 - ``deliver_outbox`` (every minute, via ``billing_ops.tasks.deliver_outbox``): outbox events
   and notice retries.
+- ``send_notifications`` (queued by ``notifications.notify_many``): the emails of a batch's notices.
 All dates come from ``dunning.timeline.plan_timeline`` through ``services.case_timeline``.
 """
 from __future__ import annotations
@@ -220,4 +221,17 @@ def deliver_outbox() -> dict:
 
     counts = deliver_due()
     counts["notices_sent"] = retry_notifications()
+    return counts
+
+
+@shared_task(name="dunning.tasks.send_notifications")
+def send_notifications(notification_ids: list[int]) -> dict:
+    """Email the pending notices a batch recorded (``notifications.notify_many``); each is row-locked, so a
+    notice is never sent twice, and one that fails is retried by ``retry_notifications``."""
+    from dunning.notifications import send_notification
+
+    counts: dict[str, int] = {}
+    for pk in notification_ids:
+        status = send_notification(pk)
+        counts[status] = counts.get(status, 0) + 1
     return counts

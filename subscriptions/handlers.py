@@ -65,3 +65,18 @@ def reactivate_past_due_on_payment(event: Event) -> None:
         subscription_reactivate(actor=ACTOR, subscription=sub, reason=f"Overdue invoice {invoice} paid")
     except ApplicationError:
         logger.info("Subscription %s not reactivated after invoice %s", sub.pk, invoice.pk)
+
+
+def reactivate_past_due_on_payments(events) -> None:
+    """``reactivate_past_due_on_payment`` for a batch of paid invoices (``emit_many``): one query finds the
+    past-due subscriptions among them; only their events go through the per-event handler."""
+    from subscriptions.models import Subscription
+
+    named = {event.payload["subscription_id"] for event in events if event.payload.get("subscription_id")}
+    past_due = set(Subscription.objects.filter(pk__in=named, status="past_due").values_list("pk", flat=True)) if named else set()
+    for event in events:
+        if "subscription_id" not in event.payload or event.payload["subscription_id"] in past_due:
+            reactivate_past_due_on_payment(event)
+
+
+reactivate_past_due_on_payment.for_many = reactivate_past_due_on_payments
