@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from accounts.models import Tenant
 from billing_ops import events
 from billing_ops.access import WRITE, require_capability
 from billing_ops.actors import actor_user
+from billing_ops.bulk import save_many
 from billing_ops.errors import ValidationFailed
 from billing_ops.money import has_valid_places, quantize, to_decimal
 from billing_ops.state import check_transition
@@ -75,6 +77,12 @@ def record_gateway_data(payment: Payment, data: dict | None) -> None:
         payment.paid_at = parse_datetime(paid_at)
 
 
+# What settling a payment writes (payment_apply): its outcome and what the gateway said about the charge.
+SETTLEMENT_FIELDS = ["status", "applied_amount", "credited_amount", "paid_at", "claimed_until", "failure_reason", "failure_code",
+                     "note", "gateway_transaction_id", "gateway_response", "raw_response", "card_brand", "card_last4",
+                     "card_bank", "card_exp_month", "card_exp_year", "card_reusable", "updated_at"]
+
+
 def payment_apply(*, actor, payment: Payment, route: str, overpayment: str | None = None,
                   gateway_data: dict | None = None) -> Payment:
     """Settle ``payment`` and apply it to its invoice — the ONE service for webhook, auto-charge, retry and manual.
@@ -86,62 +94,107 @@ def payment_apply(*, actor, payment: Payment, route: str, overpayment: str | Non
     gateway already took, for manual payments only when ``overpayment="credit"``. Emits
     ``payment.succeeded`` (and ``invoice.paid`` via invoicing when the invoice clears).
     """
+    return payment_apply_many(actor=actor, items=[(payment, gateway_data)], route=route, overpayment=overpayment)[0]
+
+
+def payment_apply_many(*, actor, items: list[tuple[Payment, dict | None]], route: str,
+                       overpayment: str | None = None) -> list[Payment]:
+    """``payment_apply`` for many (payment, gateway data) pairs in ONE transaction — the auto-charge run
+    settles its successful charges a batch at a time. The same checks, rows, audit entries and events as
+    one by one, written together (events through ``events.emit_many``, whose subscribers offer batch
+    forms). Any failure undoes the whole batch (the caller then settles one by one). Returns the payments
+    in the order given.
+    """
     from accounts.services import tenant_credit_adjust
-    from invoicing.services import invoice_record_payment
+    from invoicing.services import invoice_record_payments
 
     require_capability(actor, WRITE)
     with transaction.atomic():
-        # Lock order everywhere in payments: invoice, then payment, then tenant (no deadlocks).
+        # Lock order everywhere in payments: invoice, then payment, then tenant (no deadlocks); ids in order.
         # A payment's invoice never changes; read it only when the caller's instance lacks it.
-        invoice_id = payment.invoice_id or Payment.objects.values_list("invoice_id", flat=True).get(pk=payment.pk)
-        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.status in SETTLED_STATUSES:
-            return payment
-        check_transition(table=PAYMENT_TRANSITIONS, current=payment.status, target=PaymentStatus.SUCCEEDED, label="payment")
-        before = audit.snapshot(payment, AUDIT_FIELDS)
-        record_gateway_data(payment, gateway_data)
-        due = invoice.amount_due if invoice.status in PAYABLE_INVOICE_STATUSES else Decimal("0")
-        to_apply = min(payment.amount, due)
-        excess = payment.amount - to_apply
-        if excess > 0 and payment.method != PaymentMethodKind.CARD and overpayment != OVERPAYMENT_CREDIT:
-            raise ValidationFailed(
-                f"{payment.amount} is more than the {due} {invoice.currency} due; choose overpayment to credit.",
-                code="overpayment", fields={"amount": ["exceeds the amount due"]},
-            )
-        if to_apply > 0:
-            invoice_record_payment(actor=actor, invoice=invoice, amount=to_apply, payment_id=payment.pk, route=route,
-                                   locked=True)
-        credited = Decimal("0.00")
-        if excess > 0:
+        missing = [p.pk for p, _ in items if not p.invoice_id]
+        invoice_of = dict(Payment.objects.filter(pk__in=missing).values_list("pk", "invoice_id")) if missing else {}
+        invoice_ids = {p.invoice_id or invoice_of[p.pk] for p, _ in items}
+        invoices = Invoice.objects.select_for_update().order_by("pk").in_bulk(invoice_ids)
+        payments = Payment.objects.select_for_update().order_by("pk").in_bulk([p.pk for p, _ in items])
+        settled, applications, credits, entries, seen = [], [], [], [], set()
+        due_left = {pk: (invoice.amount_due if invoice.status in PAYABLE_INVOICE_STATUSES else Decimal("0"))
+                    for pk, invoice in invoices.items()}
+        for given, gateway_data in items:
+            payment = payments[given.pk]
+            if payment.status in SETTLED_STATUSES or payment.pk in seen:
+                continue
+            seen.add(payment.pk)
+            check_transition(table=PAYMENT_TRANSITIONS, current=payment.status, target=PaymentStatus.SUCCEEDED, label="payment")
+            invoice = invoices[payment.invoice_id]
+            before = audit.snapshot(payment, AUDIT_FIELDS)
+            record_gateway_data(payment, gateway_data)
+            due = due_left[invoice.pk]
+            to_apply = min(payment.amount, due)
+            excess = payment.amount - to_apply
+            if excess > 0 and payment.method != PaymentMethodKind.CARD and overpayment != OVERPAYMENT_CREDIT:
+                raise ValidationFailed(
+                    f"{payment.amount} is more than the {due} {invoice.currency} due; choose overpayment to credit.",
+                    code="overpayment", fields={"amount": ["exceeds the amount due"]},
+                )
+            due_left[invoice.pk] = due - to_apply
+            if to_apply > 0:
+                applications.append((invoice, to_apply, payment.pk))
+            if excess > 0:
+                credits.append((payment, invoice, excess))
+            payment.status = PaymentStatus.SUCCEEDED
+            payment.applied_amount = to_apply
+            payment.credited_amount = Decimal("0.00")
+            payment.paid_at = payment.paid_at or timezone.now()
+            payment.claimed_until = None
+            payment.failure_reason = payment.failure_code = ""
+            settled.append(payment)
+            entries.append((payment, before, invoice, gateway_data))
+        if applications:
+            invoice_record_payments(actor=actor, applications=applications, route=route, locked=True)
+        for payment, invoice, excess in credits:
             tenant = Tenant.objects.get(pk=payment.tenant_id)
             if tenant.currency == payment.currency:
                 tenant_credit_adjust(actor=actor, tenant=tenant, amount=excess,
                                      reason=f"Overpayment of {payment.reference} on {invoice}",
                                      source_type="payments.payment", source_id=str(payment.pk))
-                credited = excess
+                payment.credited_amount = excess
             else:
                 payment.note = (payment.note + "\n" if payment.note else "") + (
                     f"{excess} {payment.currency} exceeded the amount due and could not be credited "
                     f"(the tenant's credit is in {tenant.currency}); refund it or credit it by hand.")
-        payment.status = PaymentStatus.SUCCEEDED
-        payment.applied_amount = to_apply
-        payment.credited_amount = credited
-        payment.paid_at = payment.paid_at or timezone.now()
-        payment.claimed_until = None
-        payment.failure_reason = payment.failure_code = ""
-        payment.save()
-        if payment.method == PaymentMethodKind.CARD and gateway_data and isinstance(gateway_data.get("authorization"), dict):
-            customer = gateway_data.get("customer") if isinstance(gateway_data.get("customer"), dict) else {}
-            payment_method_save_from_authorization(
-                tenant=payment.tenant_id, authorization=gateway_data["authorization"], email=customer.get("email") or "",
-            )
-        audit.record(actor=actor, action="payment.succeeded", obj=payment, before=before,
-                     after={**audit.snapshot(payment, AUDIT_FIELDS), "route": route, "invoice": invoice.pk})
-        events.emit("payment.succeeded", actor=actor, payment_id=payment.pk, invoice_id=invoice.pk,
-                    tenant_id=payment.tenant_id, amount=payment.amount, currency=payment.currency,
-                    reason=route, route=route, applied=to_apply, credited=credited)
-    return payment
+        save_many(settled, fields=SETTLEMENT_FIELDS)
+        _save_cards_used(settled_with_data=[(payment, data) for payment, _, _, data in entries])
+        audit.record_many(actor=actor, entries=[
+            {"action": "payment.succeeded", "obj": payment, "before": before,
+             "after": {**audit.snapshot(payment, AUDIT_FIELDS), "route": route, "invoice": invoice.pk}}
+            for payment, before, invoice, _ in entries])
+        events.emit_many("payment.succeeded", actor=actor, payloads=[
+            {"payment_id": payment.pk, "invoice_id": invoice.pk, "tenant_id": payment.tenant_id, "amount": payment.amount,
+             "currency": payment.currency, "reason": route, "route": route, "applied": payment.applied_amount,
+             "credited": payment.credited_amount}
+            for payment, _, invoice, _ in entries])
+    return [payments[given.pk] for given, _ in items]
+
+
+def _save_cards_used(*, settled_with_data: list[tuple[Payment, dict | None]]) -> None:
+    """Save or refresh the cards successful card charges report (``payment_method_save_from_authorization``),
+    reading the cards already saved for the whole batch at once: most charges use a saved card unchanged."""
+    reported = []
+    for payment, data in settled_with_data:
+        if payment.method == PaymentMethodKind.CARD and data and isinstance(data.get("authorization"), dict):
+            customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+            card = _card_details(data["authorization"])
+            if card is not None:
+                reported.append((payment.tenant_id, card, customer.get("email") or ""))
+    if not reported:
+        return
+    saved = {(m.tenant_id, m.authorization_fingerprint): m for m in PaymentMethod.objects.defer("authorization_code").filter(
+        tenant_id__in={tenant_id for tenant_id, _, _ in reported},
+        authorization_fingerprint__in={card.fingerprint for _, card, _ in reported})}
+    for tenant_id, card, email in reported:
+        if not card.unchanged(saved.get((tenant_id, card.fingerprint)), email):
+            payment_method_save_from_authorization(tenant=tenant_id, authorization=card.authorization, email=email)
 
 
 def payment_mark_failed(*, actor, payment: Payment, code: str, message: str, gateway_data: dict | None = None,
@@ -227,11 +280,21 @@ def payment_record_manual(*, actor, invoice: Invoice, amount, method: str, refer
 # --- saved cards -------------------------------------------------------------------------------
 
 
-def payment_method_save_from_authorization(*, tenant, authorization: dict, email: str = "") -> PaymentMethod | None:
-    """Save (or refresh) the card a successful Paystack charge used; the tenant's first card becomes default.
+@dataclass(frozen=True)
+class _ReportedCard:
+    """A reusable card authorization as Paystack reports it, in the fields a saved card keeps."""
 
-    ``tenant``: the Tenant or its id.
-    """
+    authorization: dict
+    code: str
+    fingerprint: str
+    details: dict
+
+    def unchanged(self, current: PaymentMethod | None, email: str) -> bool:
+        return current is not None and all(getattr(current, name) == value for name, value in self.details.items()) \
+            and (not email or email == current.email)
+
+
+def _card_details(authorization: dict) -> _ReportedCard | None:
     code = str(authorization.get("authorization_code") or "")
     if not code or authorization.get("reusable") is False:
         return None
@@ -246,14 +309,24 @@ def payment_method_save_from_authorization(*, tenant, authorization: dict, email
         "exp_month": as_int(authorization.get("exp_month")), "exp_year": as_int(authorization.get("exp_year")),
         "bank": str(authorization.get("bank") or "")[:100], "reusable": authorization.get("reusable") is not False,
     }
-    fingerprint = PaymentMethod.fingerprint(code)
+    return _ReportedCard(authorization, code, PaymentMethod.fingerprint(code), details)
+
+
+def payment_method_save_from_authorization(*, tenant, authorization: dict, email: str = "") -> PaymentMethod | None:
+    """Save (or refresh) the card a successful Paystack charge used; the tenant's first card becomes default.
+
+    ``tenant``: the Tenant or its id.
+    """
+    card = _card_details(authorization)
+    if card is None:
+        return None
+    code, fingerprint, details = card.code, card.fingerprint, card.details
     tenant_id = getattr(tenant, "pk", tenant)
     # Every auto-charge success reports the card it used: when nothing changed, neither lock nor rewrite
     # (re-encrypt) the saved card. The code itself is not read back (no decryption): the fingerprint matched.
     current = (PaymentMethod.objects.defer("authorization_code")
                .filter(tenant_id=tenant_id, authorization_fingerprint=fingerprint).first())
-    if current is not None and all(getattr(current, name) == value for name, value in details.items()) \
-            and (not email or email == current.email):
+    if card.unchanged(current, email):
         return current
     with transaction.atomic():
         existing = PaymentMethod.objects.select_for_update().filter(tenant_id=tenant_id, authorization_fingerprint=fingerprint).first()
