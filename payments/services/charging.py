@@ -58,6 +58,7 @@ from payments.services.config import build_gateway
 from payments.services.core import (
     decline_code,
     payment_apply,
+    payment_apply_many,
     payment_mark_failed,
     record_gateway_data,
 )
@@ -143,7 +144,9 @@ def _attempt_audit(payment: Payment, *, card: PaymentMethod, reason: str) -> dic
             "after": {"reference": payment.reference, "amount": payment.amount, "reason": reason, "card": card.pk}}
 
 
-def _settle(*, actor, payment: Payment, result: ChargeResult, route: str) -> ChargeOutcome:
+def _settle(*, actor, payment: Payment, result: ChargeResult, route: str, defer=None) -> ChargeOutcome | None:
+    """Act on Paystack's answer. ``defer``: the run's ``_Settlements.add``, which settles successes a batch at
+    a time (the outcome then comes from the batch, and None is returned here)."""
     data = result.raw.get("data") if isinstance(result.raw, dict) else None
     expected = to_minor(payment.amount, payment.currency)
     if result.status == "success":
@@ -151,6 +154,9 @@ def _settle(*, actor, payment: Payment, result: ChargeResult, route: str) -> Cha
             # Never apply an amount we did not ask for; leave it for a person to look at.
             _release(payment, data, note=f"Paystack reports {result.amount_minor} {result.currency}, expected {expected}")
             return ChargeOutcome("pending", "amount_mismatch", payment, payment.invoice_id)
+        if defer is not None:
+            defer(payment, data)
+            return None
         payment = payment_apply(actor=actor, payment=payment, route=route, gateway_data=data)
         return ChargeOutcome("succeeded", "", payment, payment.invoice_id)
     if result.status == "failed":
@@ -200,7 +206,8 @@ def _verify(*, actor, gateway: PaystackGateway, payment: Payment, route: str, af
     return _settle(actor=actor, payment=payment, result=result, route=route)
 
 
-def _send(*, actor, gateway: PaystackGateway, payment: Payment, route: str, card: PaymentMethod | None = None) -> ChargeOutcome:
+def _send(*, actor, gateway: PaystackGateway, payment: Payment, route: str, card: PaymentMethod | None = None,
+          defer=None) -> ChargeOutcome | None:
     card = card or payment.payment_method or _default_card(payment.tenant_id)
     if card is None:
         return _fail_without_event(actor=actor, payment=payment, code="gateway_config", message="No saved card to charge")
@@ -226,7 +233,7 @@ def _send(*, actor, gateway: PaystackGateway, payment: Payment, route: str, card
         logger.warning("Charge %s: %s; verifying", payment.reference, exc)
         outcome = _verify(actor=actor, gateway=gateway, payment=payment, route=route, after=exc)
         return outcome if isinstance(outcome, ChargeOutcome) else ChargeOutcome("pending", "unknown", payment, payment.invoice_id)
-    return _settle(actor=actor, payment=payment, result=result, route=route)
+    return _settle(actor=actor, payment=payment, result=result, route=route, defer=defer)
 
 
 def charge_invoice(*, actor, invoice: Invoice, payment_method: PaymentMethod | None = None, reason: str = "auto",
@@ -358,23 +365,100 @@ def _claim_batch(*, actor, after_id: int, limit: int, reason: str) -> tuple[list
     return [*claimed, *fallback], next_after
 
 
-def _charge_one(actor, job, reason: str, gateway: PaystackGateway) -> ChargeOutcome:
+class _Settlements:
+    """Successful charges of the run, settled a batch at a time (``payment_apply_many``: one transaction per
+    batch instead of one per charge). Until then each stays a pending, leased attempt: a run that finds
+    it after a crash verifies it with Paystack, and settling twice is a no-op."""
+
+    BATCH = 100
+    WAIT_S = 0.05  # how long a started batch waits for more successes
+
+    def __init__(self, *, actor, route: str, outcomes: list, threaded: bool):
+        self.actor, self.route, self.outcomes = actor, route, outcomes
+        self.waiting: queue.Queue | list = queue.Queue(maxsize=self.BATCH * 4) if threaded else []
+        self.thread = threading.Thread(target=self._run, name="auto-charge-settle", daemon=True) if threaded else None
+        if self.thread is not None:
+            self.thread.start()
+
+    def add(self, payment: Payment, data: dict | None) -> None:
+        if self.thread is not None:
+            self.waiting.put((payment, data))  # blocks while the settler is a few batches behind
+        else:
+            self.waiting.append((payment, data))
+
+    def flush(self) -> None:
+        """Settle what is waiting (the run without threads, after each claimed batch)."""
+        while self.waiting:
+            batch, self.waiting[:] = self.waiting[:self.BATCH], self.waiting[self.BATCH:]
+            self.outcomes.extend(self._settle(batch))
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.waiting.put(None)
+            self.thread.join()
+        else:
+            self.flush()
+
+    def _run(self) -> None:
+        try:
+            while (item := self.waiting.get()) is not None:
+                batch, deadline, last = [item], time.monotonic() + self.WAIT_S, False
+                while len(batch) < self.BATCH:
+                    try:
+                        item = self.waiting.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        last = True
+                        break
+                    batch.append(item)
+                try:
+                    connection.close_if_unusable_or_obsolete()
+                except Exception:  # noqa: BLE001 - the settle below reconnects; this thread must not die
+                    logger.exception("Could not check the settling connection")
+                self.outcomes.extend(self._settle(batch))
+                if last:
+                    break
+        finally:
+            connection.close()
+
+    def _settle(self, batch: list[tuple[Payment, dict | None]]) -> list[ChargeOutcome]:
+        try:
+            settled = payment_apply_many(actor=self.actor, items=batch, route=self.route)
+            return [ChargeOutcome("succeeded", "", payment, payment.invoice_id) for payment in settled]
+        except Exception:  # e.g. a deadlock with a webhook: nothing of the batch was kept; one by one
+            logger.exception("Settling %s auto-charged payments together failed; settling them one by one", len(batch))
+        outcomes = []
+        for payment, data in batch:
+            try:
+                payment = payment_apply(actor=self.actor, payment=payment, route=self.route, gateway_data=data)
+                outcomes.append(ChargeOutcome("succeeded", "", payment, payment.invoice_id))
+            except Exception:  # left pending: the next run verifies it
+                logger.exception("Settling auto-charged payment %s failed", payment.reference)
+                outcomes.append(ChargeOutcome("skipped", "error", None, payment.invoice_id))
+        return outcomes
+
+
+def _charge_one(actor, job, reason: str, gateway: PaystackGateway, settlements: _Settlements) -> ChargeOutcome | None:
     invoice_id = job.payment.invoice_id if isinstance(job, _Claimed) else job
     try:
         if isinstance(job, _Claimed):
-            return _send(actor=actor, gateway=gateway, payment=job.payment, route=reason, card=job.card)
+            return _send(actor=actor, gateway=gateway, payment=job.payment, route=reason, card=job.card, defer=settlements.add)
         return _charge(actor=actor, invoice_id=job, payment_method=None, reason=reason, gateway=gateway)
     except Exception:  # one bad invoice must not stop the run
         logger.exception("Auto-charge of invoice %s failed", invoice_id)
         return ChargeOutcome("skipped", "error", None, invoice_id)
 
 
-def _charging_thread(actor, reason: str, gateway: PaystackGateway, jobs: queue.Queue, outcomes: list) -> None:
+def _charging_thread(actor, reason: str, gateway: PaystackGateway, jobs: queue.Queue, outcomes: list,
+                     settlements: _Settlements) -> None:
     """Charge the jobs from ``jobs`` until a None arrives, on one database connection for the whole run."""
     try:
         while (job := jobs.get()) is not None:
             connection.close_if_unusable_or_obsolete()  # a dropped connection is replaced, not reused
-            outcomes.append(_charge_one(actor, job, reason, gateway))  # list.append is atomic
+            outcome = _charge_one(actor, job, reason, gateway, settlements)
+            if outcome is not None:
+                outcomes.append(outcome)  # list.append is atomic
     finally:
         connection.close()  # each charging thread has its own connection
 
@@ -406,8 +490,9 @@ def run_auto_charge(*, actor, batch_size: int = 200, max_workers: int | None = N
     gateway = build_gateway(config)  # one per run: its per-thread sessions keep their connections alive
     claim_size = min(batch_size, workers * 2) if threaded else batch_size
     outcomes: list[ChargeOutcome] = []
+    settlements = _Settlements(actor=actor, route=reason, outcomes=outcomes, threaded=threaded)
     jobs: queue.Queue = queue.Queue(maxsize=workers * 2)
-    threads = [threading.Thread(target=_charging_thread, args=(actor, reason, gateway, jobs, outcomes),
+    threads = [threading.Thread(target=_charging_thread, args=(actor, reason, gateway, jobs, outcomes, settlements),
                                 name=f"auto-charge-{n}", daemon=True)
                for n in range(workers if threaded else 0)]
     for thread in threads:
@@ -425,13 +510,16 @@ def run_auto_charge(*, actor, batch_size: int = 200, max_workers: int | None = N
             for job in batch:
                 if threads:
                     jobs.put(job)
-                else:
-                    outcomes.append(_charge_one(actor, job, reason, gateway))
+                elif (outcome := _charge_one(actor, job, reason, gateway, settlements)) is not None:
+                    outcomes.append(outcome)
+            if not threads:
+                settlements.flush()
     finally:
         for _thread in threads:
             jobs.put(None)
         for thread in threads:
             thread.join()
+        settlements.close()
     for outcome in outcomes:
         key = {"succeeded": "charged", "failed": "failed", "pending": "pending", "skipped": "skipped"}[outcome.status]
         if outcome.is_error:
