@@ -165,16 +165,17 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
     """
     from billing_ops.access import WRITE, require_capability
     from billing_ops.actors import actor_user
-    from billing_ops.bulk import insert_rows
+    from billing_ops.bulk import insert_rows, insert_values
     from billing_ops.errors import ValidationFailed
     from billing_ops.queue import enqueue_on_commit
     from invoicing.models import InvoiceLine, InvoiceStatus
     from invoicing.services import (
         AMOUNT_FIELDS,
+        INVOICE_LINE_FIELDS,
         _buyer_details,
         _set_amounts,
         created_event_payload,
-        invoice_line_rows,
+        invoice_line_values,
         invoice_preview,
         issued_event_payload,
         next_document_numbers,
@@ -212,10 +213,17 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
         now = timezone.now()
         user = actor_user(actor)
         drafts = []
+        item_lines, previews = {}, {}  # subscriptions on the same plan have the same lines: priced and figured once
         for subscription in plain:
             try:
                 items = sorted(items_of.get(subscription.pk, []), key=lambda i: (i.kind != "base", i.pk))
-                lines = [_item_line(item, subscription) for item in items]
+                lines = []
+                for item in items:  # priced once per price, quantity and plan in the batch
+                    key = (item.price_id, str(item.quantity), item.kind, subscription.currency, subscription.plan_id)
+                    line = item_lines.get(key)
+                    if line is None:
+                        line = item_lines[key] = _item_line(item, subscription)
+                    lines.append(line)
                 if not lines:
                     raise ValueError("no lines")
                 currency = subscription.currency
@@ -224,7 +232,11 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
                     charges = sum((engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal
                                    for line in lines), ZERO)
                     discount = _coupon_discount(subscription, charges)
-                result = invoice_preview(currency=currency, lines=lines, discount=discount, credit=ZERO)
+                key = (currency, discount, tuple((line["description"], str(line["quantity"]), str(line["unit_price"]),
+                                                  str(line["tax_rate"]), line["kind"]) for line in lines))
+                result = previews.get(key)
+                if result is None:
+                    result = previews[key] = invoice_preview(currency=currency, lines=lines, discount=discount, credit=ZERO)
             except (ValueError, ValidationFailed, engine.AmountError):
                 rest.append(subscription.pk)  # the single path makes it or logs why not
                 continue
@@ -255,10 +267,9 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
                                                           period_start__isnull=False).values_list("subscription_id", "pk"))
             for invoice in invoices:
                 invoice.pk = by_subscription[invoice.subscription_id]
-        insert_rows(InvoiceLine, [
-            row for invoice, result in drafts
-            for row in invoice_line_rows(invoice=invoice, result=result,
-                                         periods=[(invoice.period_start, invoice.period_end)] * len(result.lines))])
+        insert_values(InvoiceLine, ["invoice_id", *INVOICE_LINE_FIELDS], [
+            (invoice.pk, *values) for invoice, result in drafts
+            for values in invoice_line_values(result=result, periods=[(invoice.period_start, invoice.period_end)] * len(result.lines))])
         audit.record_many(actor=actor, entries=[
             {"action": "invoice.created", "obj": invoice,
              "after": {"status": InvoiceStatus.DRAFT, "currency": invoice.currency, **{f: getattr(invoice, f) for f in AMOUNT_FIELDS}}}
