@@ -277,14 +277,13 @@ def notify_in_app_many(*, kind: str, items: list[tuple], essential: bool | None 
         except Exception:  # noqa: BLE001 - a broken stored template: render() logs and falls back to the default
             subject, text, html = render(kind, context)
         status = NotificationStatus.OPTED_OUT if tenant.pk in opted_out else NotificationStatus.SENT
-        rows.append(Notification(
-            tenant=tenant, kind=kind, channel=Channel.IN_APP, essential=essential, to="in-app", subject=subject,
-            body_text=text, body_html=html, status=status, dedupe_key=key,
-            sent_at=now if status == NotificationStatus.SENT else None,
-        ))
-    from billing_ops.bulk import insert_rows
+        rows.append((tenant.pk, kind, Channel.IN_APP, essential, "in-app", subject, text, html, status, key,
+                     now if status == NotificationStatus.SENT else None))
+    from billing_ops.bulk import insert_values
 
-    insert_rows(Notification, rows)  # a key taken meanwhile fails the batch: the caller falls back to notify()
+    # A key taken meanwhile fails the batch: the caller falls back to notify().
+    insert_values(Notification, ["tenant_id", "kind", "channel", "essential", "to", "subject", "body_text", "body_html", "status",
+                                 "dedupe_key", "sent_at"], rows)
     return len(rows)
 
 
