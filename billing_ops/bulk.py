@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 
 from django.db import connection, models
 from django.utils import timezone
@@ -31,11 +32,10 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model], *, with
             setattr(obj, model._meta.pk.attname, value)
     fields = [f for f in model._meta.concrete_fields
               if not (f.primary_key and getattr(objs[0], f.attname) is None and f.get_default() is None)]
-    plain = [_is_plain(f) for f in fields]
+    getters = [_from_obj(f) for f in fields]
     with _copy(model, [f.column for f in fields]) as copy:
         for obj in objs:
-            copy.write_row([getattr(obj, f.attname) if is_plain else f.get_db_prep_save(f.pre_save(obj, True), connection)
-                            for f, is_plain in zip(fields, plain, strict=True)])
+            copy.write_row([get(obj) for get in getters])
     for obj in objs:  # saved, as bulk_create leaves them
         obj._state.adding, obj._state.db = False, connection.alias
 
@@ -67,7 +67,8 @@ def insert_values(model: type[models.Model], names: Sequence[str], rows: Iterabl
             continue
         fields.append(field)
         if index is not None:
-            getters.append(index if _is_plain(field) else _adapter(field, index))
+            prep = _prep(field)
+            getters.append(index if prep is None else _prepared(prep, index))
         elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             getters.append(_now)
         elif field.has_default() and callable(field.default):
@@ -97,27 +98,43 @@ def _copy(model: type[models.Model], columns: list[str]):
             yield copy
 
 
-def _is_plain(field: models.Field) -> bool:
-    """Whether psycopg writes the field's Python value exactly as ``get_db_prep_save`` would on PostgreSQL."""
-    return field.get_internal_type() in _PLAIN_TYPES and not getattr(field, "auto_now", False) \
-        and not getattr(field, "auto_now_add", False)
+def _sets_itself(field: models.Field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
 
-def _adapter(field, index):
-    """How a named value reaches COPY: through ``get_db_prep_save``, skipped where it would be a no-op or
-    a plain wrap (JSON: ``Jsonb`` with the field's encoder, as Django's adapt_json_value; aware datetimes)."""
+def _prep(field: models.Field):
+    """None when psycopg writes the field's Python value exactly as ``get_db_prep_save`` would (on PostgreSQL),
+    else a function value → database value: ``get_db_prep_save``, skipped where it is a no-op (None for
+    Django's own fields, aware datetimes) or a plain wrap (JSON: ``Jsonb`` with the field's encoder)."""
     kind = field.get_internal_type()
+    if kind in _PLAIN_TYPES and not _sets_itself(field):
+        return None
+    builtin = type(field).__module__.startswith("django.")
+
+    def prepared(value):
+        return None if value is None and builtin else field.get_db_prep_save(value, connection)
+
     if kind == "JSONField":
         from django.db.backends.postgresql.operations import get_json_dumps
         from django.db.backends.postgresql.psycopg_any import Jsonb
 
         dumps = get_json_dumps(field.encoder)
-        return lambda row: (Jsonb(value, dumps) if type(value := row[index]) in (dict, list)
-                            else field.get_db_prep_save(value, connection))
+        return lambda value: Jsonb(value, dumps) if type(value) in (dict, list) else prepared(value)
     if kind == "DateTimeField":
-        return lambda row: (value if (value := row[index]) is None or getattr(value, "tzinfo", None) is not None
-                            else field.get_db_prep_save(value, connection))
-    return lambda row: field.get_db_prep_save(row[index], connection)
+        return lambda value: value if getattr(value, "tzinfo", None) is not None else prepared(value)
+    return prepared
+
+
+def _from_obj(field: models.Field):
+    """How an instance's value of ``field`` reaches COPY (through ``pre_save``, as ``save()`` does, unless plain)."""
+    prep = _prep(field)
+    if prep is None:
+        return attrgetter(field.attname)
+    return lambda obj: prep(field.pre_save(obj, True))
+
+
+def _prepared(prep, index):
+    return lambda row: prep(row[index])
 
 
 def _default(field):
