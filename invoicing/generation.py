@@ -180,7 +180,7 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
         issued_event_payload,
         next_document_numbers,
     )
-    from subscriptions.models import PendingProration, Subscription, SubscriptionItem
+    from subscriptions.models import PendingProration, Price, Subscription, SubscriptionItem
 
     require_capability(actor, WRITE)
     today = today or timezone.localdate()
@@ -206,7 +206,11 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             else:
                 plain.append(subscription)
         items_of: dict[int, list] = {}
-        for item in SubscriptionItem.objects.filter(subscription__in=plain).select_related("price__product"):
+        items = list(SubscriptionItem.objects.filter(subscription__in=plain))
+        # The batch's few prices once each, rather than a price and product per item.
+        prices = Price.objects.select_related("product").in_bulk({item.price_id for item in items})
+        for item in items:
+            item.price = prices[item.price_id]
             items_of.setdefault(item.subscription_id, []).append(item)
 
         issue_day = timezone.localdate()  # as invoice_issue: the day it is issued, not the run's "today"
