@@ -190,10 +190,11 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
                              .select_related("plan", "coupon", "tenant")
                              .filter(pk__in=list(subscription_ids), status__in=BILLABLE_STATUSES, current_period_start__lte=today)
                              .order_by("pk"))
-        invoiced = set(Invoice.objects.filter(subscription__in=subscriptions).exclude(period_start=None)
+        # Ids rather than instances in the IN lists: Django normalises each instance (a cost per row).
+        invoiced = set(Invoice.objects.filter(subscription_id__in=[s.pk for s in subscriptions]).exclude(period_start=None)
                        .values_list("subscription_id", "period_start"))
         subscriptions = [s for s in subscriptions if (s.pk, s.current_period_start) not in invoiced]
-        with_prorations = set(PendingProration.objects.filter(subscription__in=subscriptions, invoiced_at__isnull=True)
+        with_prorations = set(PendingProration.objects.filter(subscription_id__in=[s.pk for s in subscriptions], invoiced_at__isnull=True)
                               .values_list("subscription_id", flat=True))
         with_usage = _usage_may_bill(subscriptions)
         rest, plain = [], []
@@ -206,7 +207,7 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             else:
                 plain.append(subscription)
         items_of: dict[int, list] = {}
-        items = list(SubscriptionItem.objects.filter(subscription__in=plain))
+        items = list(SubscriptionItem.objects.filter(subscription_id__in=[s.pk for s in plain]))
         # The batch's few prices once each, rather than a price and product per item.
         prices = Price.objects.select_related("product").in_bulk({item.price_id for item in items})
         for item in items:
@@ -267,7 +268,7 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
         invoices = [invoice for invoice, _ in drafts]
         insert_rows(Invoice, invoices, with_ids=True)
         if any(invoice.pk is None for invoice in invoices):  # backends without RETURNING
-            by_subscription = dict(Invoice.objects.filter(subscription__in=[i.subscription_id for i in invoices], number=None,
+            by_subscription = dict(Invoice.objects.filter(subscription_id__in=[i.subscription_id for i in invoices], number=None,
                                                           period_start__isnull=False).values_list("subscription_id", "pk"))
             for invoice in invoices:
                 invoice.pk = by_subscription[invoice.subscription_id]
