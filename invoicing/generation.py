@@ -207,10 +207,10 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             else:
                 plain.append(subscription)
         items_of: dict[int, list] = {}
-        items = list(SubscriptionItem.objects.filter(subscription_id__in=[s.pk for s in plain]))
+        batch_items = list(SubscriptionItem.objects.filter(subscription_id__in=[s.pk for s in plain]))
         # The batch's few prices once each, rather than a price and product per item.
-        prices = Price.objects.select_related("product").in_bulk({item.price_id for item in items})
-        for item in items:
+        prices = Price.objects.select_related("product").in_bulk({item.price_id for item in batch_items})
+        for item in batch_items:
             item.price = prices[item.price_id]
             items_of.setdefault(item.subscription_id, []).append(item)
 
