@@ -12,6 +12,8 @@ from billing_ops.request_context import current_ip
 
 
 def _plain(value: Any) -> Any:
+    if value is None or type(value) in (str, int, bool):  # most values: nothing to do
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, models.Model):
@@ -34,7 +36,7 @@ def _who(actor) -> dict[str, Any]:
     return {"actor": actor_user(actor), "actor_label": actor_label(actor), "ip_address": current_ip()}
 
 
-def _entry(
+def _values(
     who: dict[str, Any],
     *,
     action: str,
@@ -45,17 +47,15 @@ def _entry(
     before: dict | None = None,
     after: dict | None = None,
     reason: str = "",
-) -> AuditEntry:
-    """An unsaved entry: the object's type, id and tenant taken from ``obj`` unless given."""
+) -> dict[str, Any]:
+    """An entry's field values: the object's type, id and tenant taken from ``obj`` unless given."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
         if tenant_id is None:
             tenant_id = obj.pk if obj._meta.label_lower == "accounts.tenant" else getattr(obj, "tenant_id", None)
-    return AuditEntry(
-        **who, action=action, object_type=object_type or "", object_id=str(object_id or ""), tenant_id=tenant_id,
-        before=_plain(before or {}), after=_plain(after or {}), reason=reason or "",
-    )
+    return {**who, "action": action, "object_type": object_type or "", "object_id": str(object_id or ""), "tenant_id": tenant_id,
+            "before": _plain(before or {}), "after": _plain(after or {}), "reason": reason or ""}
 
 
 def record(*, actor, action: str, **fields: Any) -> AuditEntry:
@@ -64,18 +64,22 @@ def record(*, actor, action: str, **fields: Any) -> AuditEntry:
     ``fields``: ``obj`` (or ``object_type``/``object_id``), ``tenant_id``, ``before``, ``after``, ``reason``."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
-    entry = _entry(_who(actor), action=action, **fields)
+    entry = AuditEntry(**_values(_who(actor), action=action, **fields))
     entry.save(force_insert=True)
     return entry
 
 
 def record_many(*, actor, entries: list[dict]) -> None:
-    """``record`` for a batch of changes, written in one go (``billing_ops.bulk.insert_rows``). Each entry
+    """``record`` for a batch of changes, written in one go (``billing_ops.bulk.insert_values``). Each entry
     holds ``action``, ``obj`` and optionally ``before``, ``after`` and ``reason``; must run inside the
     transaction of the changes."""
-    from billing_ops.bulk import insert_rows
+    from billing_ops.bulk import insert_values
 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record_many must run inside the transaction of the changes it records")
+    if not entries:
+        return
     who = _who(actor)
-    insert_rows(AuditEntry, [_entry(who, **entry) for entry in entries])
+    who["actor_id"] = getattr(who.pop("actor"), "pk", None)
+    rows = [_values(who, **entry) for entry in entries]  # the same keys, in the same order, for each
+    insert_values(AuditEntry, list(rows[0]), [tuple(row.values()) for row in rows])

@@ -148,13 +148,13 @@ def count_queries(count: int) -> dict:
             return execute(sql, params, many, context)
 
         copies = []
-        insert_rows = bulk.insert_rows
+        copy_statement = bulk._copy  # every COPY of insert_rows and insert_values starts here
 
-        def counted_copy(model, objs, copies=copies, insert_rows=insert_rows, **kwargs):
+        def counted_copy(model, columns, copies=copies, copy_statement=copy_statement):
             copies.append(model)  # COPY runs on the raw cursor, unseen by execute_wrapper
-            return insert_rows(model, objs, **kwargs)
+            return copy_statement(model, columns)
 
-        bulk.insert_rows = counted_copy
+        bulk._copy = counted_copy
         try:
             with transaction.atomic(), connection.execute_wrapper(counted):
                 if path == "bulk":
@@ -163,7 +163,7 @@ def count_queries(count: int) -> dict:
                     made = sum(invoice_generate_for_subscription(actor=actor, subscription_id=pk) is not None for pk in ids)
                 transaction.set_rollback(True)
         finally:
-            bulk.insert_rows = insert_rows
+            bulk._copy = copy_statement
         total = len(executed) + len(copies)
         figures[path] = {"invoices": made, "queries": total, "per_invoice": round(total / max(made, 1), 3)}
     return figures

@@ -7,9 +7,13 @@ to an outbox and delivered by a task, never done inline.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -22,13 +26,25 @@ _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 
 
 class Event:
-    __slots__ = ("actor", "name", "payload", "record")
+    __slots__ = ("_record", "_stored", "actor", "name", "payload")
 
-    def __init__(self, name: str, payload: dict[str, Any], actor, record):
+    def __init__(self, name: str, payload: dict[str, Any], actor, record=None, *, stored: tuple | None = None):
         self.name = name
         self.payload = payload
         self.actor = actor
-        self.record = record
+        self._record = record
+        self._stored = stored  # (id, actor_label, created_at) of a record written without an instance (emit_many)
+
+    @property
+    def record(self):
+        """The event's ``DomainEvent`` row."""
+        if self._record is None and self._stored is not None:
+            from billing_ops.models import DomainEvent
+
+            pk, label, created_at = self._stored
+            self._record = DomainEvent(id=pk, name=self.name, payload=self.payload, actor_label=label, created_at=created_at)
+            self._record._state.adding = False
+        return self._record
 
     def __repr__(self) -> str:
         return f"Event({self.name!r}, {self.payload!r})"
@@ -46,10 +62,21 @@ def subscribe(*names: str) -> Callable[[Subscriber], Subscriber]:
     return register
 
 
-def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+def _jsonable(value: Any) -> Any:
+    """``value`` as it reads back from JSON (``DjangoJSONEncoder``): the common types converted directly,
+    anything else through a JSON round trip."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if kind is dt.date:
+        return value.isoformat()
+    if kind is dict and all(type(key) is str for key in value):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(item) for item in value]
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 def emit(name: str, *, actor=None, **payload: Any) -> Event:
@@ -73,17 +100,18 @@ def emit_many(name: str, *, actor=None, payloads: list[dict[str, Any]]) -> list[
     (``subscriber.for_many = func(events)``, which must have exactly the per-event effects), else once per event;
     a single event always goes to the per-event subscriber, exactly as ``emit`` would.
     Must be called inside the change's transaction."""
+    from django.utils import timezone
+
     from billing_ops.actors import actor_label
-    from billing_ops.bulk import insert_rows
+    from billing_ops.bulk import insert_values
     from billing_ops.models import DomainEvent
 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError(f"emit_many({name!r}) must run inside the transaction of the change it reports")
     label = actor_label(actor)
-    data = [_jsonable(payload) for payload in payloads]
-    records = [DomainEvent(name=name, payload=item, actor_label=label) for item in data]  # ids (uuid4) set here
-    insert_rows(DomainEvent, records)
-    emitted = [Event(name, item, actor, record) for item, record in zip(data, records, strict=True)]
+    rows = [(uuid.uuid4(), name, _jsonable(payload), label, timezone.now()) for payload in payloads]
+    insert_values(DomainEvent, ["id", "name", "payload", "actor_label", "created_at"], rows)
+    emitted = [Event(name, payload, actor, stored=(pk, label, created_at)) for pk, _, payload, _, created_at in rows]
     for subscriber in list(_subscribers.get(name, ())):
         many = getattr(subscriber, "for_many", None)
         if many is not None and len(emitted) > 1:

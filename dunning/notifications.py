@@ -287,21 +287,19 @@ def notify_many(*, kind: str, items: list[tuple], essential: bool | None = None,
         except Exception:  # noqa: BLE001 - a broken stored template: render() logs and falls back to the default
             subject, text, html = render(kind, context)
         status = NotificationStatus.OPTED_OUT if tenant.pk in opted_out else sent
-        rows.append(Notification(
-            tenant=tenant, kind=kind, channel=channel, essential=essential, subject=subject,
-            to="in-app" if channel == Channel.IN_APP else tenant.billing_email,
-            body_text=text, body_html=html, status=status, dedupe_key=key,
-            sent_at=now if status == NotificationStatus.SENT else None,
-        ))
-    from billing_ops.bulk import insert_rows
+        rows.append((tenant.pk, kind, channel, essential, "in-app" if channel == Channel.IN_APP else tenant.billing_email,
+                     subject, text, html, status, key, now if status == NotificationStatus.SENT else None))
+    from billing_ops.bulk import insert_values
 
-    pending = channel == Channel.EMAIL and any(row.status == NotificationStatus.PENDING for row in rows)
-    insert_rows(Notification, rows, with_ids=pending)  # a key taken meanwhile fails the batch: the caller falls back to notify()
+    pending = [index for index, row in enumerate(rows) if row[8] == NotificationStatus.PENDING]
+    # A key taken meanwhile fails the batch: the caller falls back to notify().
+    ids = insert_values(Notification, ["tenant_id", "kind", "channel", "essential", "to", "subject", "body_text", "body_html",
+                                       "status", "dedupe_key", "sent_at"], rows, with_ids=bool(pending))
     if pending:
         from billing_ops.queue import enqueue_on_commit
         from dunning.tasks import send_notifications
 
-        enqueue_on_commit(send_notifications, [row.pk for row in rows if row.status == NotificationStatus.PENDING])
+        enqueue_on_commit(send_notifications, [ids[index] for index in pending])
     return len(rows)
 
 

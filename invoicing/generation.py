@@ -165,21 +165,22 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
     """
     from billing_ops.access import WRITE, require_capability
     from billing_ops.actors import actor_user
-    from billing_ops.bulk import insert_rows
+    from billing_ops.bulk import insert_rows, insert_values
     from billing_ops.errors import ValidationFailed
     from billing_ops.queue import enqueue_on_commit
     from invoicing.models import InvoiceLine, InvoiceStatus
     from invoicing.services import (
         AMOUNT_FIELDS,
+        INVOICE_LINE_FIELDS,
         _buyer_details,
         _set_amounts,
         created_event_payload,
-        invoice_line_rows,
+        invoice_line_values,
         invoice_preview,
         issued_event_payload,
         next_document_numbers,
     )
-    from subscriptions.models import PendingProration, Subscription, SubscriptionItem
+    from subscriptions.models import PendingProration, Price, Subscription, SubscriptionItem
 
     require_capability(actor, WRITE)
     today = today or timezone.localdate()
@@ -189,10 +190,11 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
                              .select_related("plan", "coupon", "tenant")
                              .filter(pk__in=list(subscription_ids), status__in=BILLABLE_STATUSES, current_period_start__lte=today)
                              .order_by("pk"))
-        invoiced = set(Invoice.objects.filter(subscription__in=subscriptions).exclude(period_start=None)
+        # Ids rather than instances in the IN lists: Django normalises each instance (a cost per row).
+        invoiced = set(Invoice.objects.filter(subscription_id__in=[s.pk for s in subscriptions]).exclude(period_start=None)
                        .values_list("subscription_id", "period_start"))
         subscriptions = [s for s in subscriptions if (s.pk, s.current_period_start) not in invoiced]
-        with_prorations = set(PendingProration.objects.filter(subscription__in=subscriptions, invoiced_at__isnull=True)
+        with_prorations = set(PendingProration.objects.filter(subscription_id__in=[s.pk for s in subscriptions], invoiced_at__isnull=True)
                               .values_list("subscription_id", flat=True))
         with_usage = _usage_may_bill(subscriptions)
         rest, plain = [], []
@@ -205,17 +207,28 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
             else:
                 plain.append(subscription)
         items_of: dict[int, list] = {}
-        for item in SubscriptionItem.objects.filter(subscription__in=plain).select_related("price__product"):
+        batch_items = list(SubscriptionItem.objects.filter(subscription_id__in=[s.pk for s in plain]))
+        # The batch's few prices once each, rather than a price and product per item.
+        prices = Price.objects.select_related("product").in_bulk({item.price_id for item in batch_items})
+        for item in batch_items:
+            item.price = prices[item.price_id]
             items_of.setdefault(item.subscription_id, []).append(item)
 
         issue_day = timezone.localdate()  # as invoice_issue: the day it is issued, not the run's "today"
         now = timezone.now()
         user = actor_user(actor)
         drafts = []
+        item_lines, previews = {}, {}  # subscriptions on the same plan have the same lines: priced and figured once
         for subscription in plain:
             try:
                 items = sorted(items_of.get(subscription.pk, []), key=lambda i: (i.kind != "base", i.pk))
-                lines = [_item_line(item, subscription) for item in items]
+                lines = []
+                for item in items:  # priced once per price, quantity and plan in the batch
+                    key = (item.price_id, str(item.quantity), item.kind, subscription.currency, subscription.plan_id)
+                    line = item_lines.get(key)
+                    if line is None:
+                        line = item_lines[key] = _item_line(item, subscription)
+                    lines.append(line)
                 if not lines:
                     raise ValueError("no lines")
                 currency = subscription.currency
@@ -224,7 +237,11 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
                     charges = sum((engine.compute_invoice(currency=currency, lines=[engine.LineInput(**line)]).subtotal
                                    for line in lines), ZERO)
                     discount = _coupon_discount(subscription, charges)
-                result = invoice_preview(currency=currency, lines=lines, discount=discount, credit=ZERO)
+                key = (currency, discount, tuple((line["description"], str(line["quantity"]), str(line["unit_price"]),
+                                                  str(line["tax_rate"]), line["kind"]) for line in lines))
+                result = previews.get(key)
+                if result is None:
+                    result = previews[key] = invoice_preview(currency=currency, lines=lines, discount=discount, credit=ZERO)
             except (ValueError, ValidationFailed, engine.AmountError):
                 rest.append(subscription.pk)  # the single path makes it or logs why not
                 continue
@@ -251,14 +268,13 @@ def invoice_generate_batch(*, actor, subscription_ids, today: dt.date | None = N
         invoices = [invoice for invoice, _ in drafts]
         insert_rows(Invoice, invoices, with_ids=True)
         if any(invoice.pk is None for invoice in invoices):  # backends without RETURNING
-            by_subscription = dict(Invoice.objects.filter(subscription__in=[i.subscription_id for i in invoices], number=None,
+            by_subscription = dict(Invoice.objects.filter(subscription_id__in=[i.subscription_id for i in invoices], number=None,
                                                           period_start__isnull=False).values_list("subscription_id", "pk"))
             for invoice in invoices:
                 invoice.pk = by_subscription[invoice.subscription_id]
-        insert_rows(InvoiceLine, [
-            row for invoice, result in drafts
-            for row in invoice_line_rows(invoice=invoice, result=result,
-                                         periods=[(invoice.period_start, invoice.period_end)] * len(result.lines))])
+        insert_values(InvoiceLine, ["invoice_id", *INVOICE_LINE_FIELDS], [
+            (invoice.pk, *values) for invoice, result in drafts
+            for values in invoice_line_values(result=result, periods=[(invoice.period_start, invoice.period_end)] * len(result.lines))])
         audit.record_many(actor=actor, entries=[
             {"action": "invoice.created", "obj": invoice,
              "after": {"status": InvoiceStatus.DRAFT, "currency": invoice.currency, **{f: getattr(invoice, f) for f in AMOUNT_FIELDS}}}

@@ -292,17 +292,25 @@ def invoice_preview(*, currency: str, lines: Sequence, discount=None, credit=Non
         raise ValidationFailed(str(exc), fields={"credit": [str(exc)]}) from None
 
 
-def invoice_line_rows(*, invoice: Invoice, result: engine.InvoiceAmounts, periods: Sequence | None = None) -> list[InvoiceLine]:
-    """The invoice's lines as unsaved rows, figures from the amount engine (``periods``: one (start, end) per line)."""
+INVOICE_LINE_FIELDS = ("position", "kind", "description", "quantity", "unit_price", "tax_rate", "amount", "discount_share",
+                       "credit_share", "net", "tax", "total", "period_start", "period_end")
+
+
+def invoice_line_values(*, result: engine.InvoiceAmounts, periods: Sequence | None = None) -> list[tuple]:
+    """The invoice's lines as values of ``INVOICE_LINE_FIELDS``, figures from the amount engine
+    (``periods``: one (start, end) per line)."""
     rows = []
     for position, line in enumerate(result.lines):
         start, end = (periods[position] if periods else (None, None))
-        rows.append(InvoiceLine(
-            invoice=invoice, position=position, kind=line.kind, description=line.description[:255], quantity=line.quantity,
-            unit_price=line.unit_price, tax_rate=line.tax_rate, amount=line.amount, discount_share=line.discount_share,
-            credit_share=line.credit_share, net=line.net, tax=line.tax, total=line.total, period_start=start, period_end=end,
-        ))
+        rows.append((position, line.kind, line.description[:255], line.quantity, line.unit_price, line.tax_rate, line.amount,
+                     line.discount_share, line.credit_share, line.net, line.tax, line.total, start, end))
     return rows
+
+
+def invoice_line_rows(*, invoice: Invoice, result: engine.InvoiceAmounts, periods: Sequence | None = None) -> list[InvoiceLine]:
+    """The invoice's lines as unsaved rows (``invoice_line_values``)."""
+    return [InvoiceLine(invoice=invoice, **dict(zip(INVOICE_LINE_FIELDS, values, strict=True)))
+            for values in invoice_line_values(result=result, periods=periods)]
 
 
 def _write_lines(*, invoice: Invoice, result: engine.InvoiceAmounts, periods: Sequence | None = None) -> list[InvoiceLine]:

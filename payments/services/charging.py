@@ -414,7 +414,7 @@ class _Settlements:
                     batch.append(item)
                 try:
                     connection.close_if_unusable_or_obsolete()
-                except Exception:  # noqa: BLE001 - the settle below reconnects; this thread must not die
+                except Exception:
                     logger.exception("Could not check the settling connection")
                 self.outcomes.extend(self._settle(batch))
                 if last:
