@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts import audit
@@ -408,47 +408,80 @@ def case_recover(*, actor, invoice_id: int, route: str = "", tenant_id: int | No
     notices are canceled. Reactivates the tenant when nothing overdue is left. ``tenant_id``: the
     invoice's tenant when the caller knows it (saves reading it).
     """
+    return case_recover_many(actor=actor, settled=[(invoice_id, route, tenant_id)])[0]
+
+
+# What recovering a case changes on it.
+RECOVERY_FIELDS = ["status", "closed_at", "closed_reason", "recovered_amount", "recovered_step", "recovery_route",
+                   "retry_claimed_at", "next_action", "next_action_at", "updated_at"]
+
+
+def case_recover_many(*, actor, settled: list[tuple[int, str, int | None]]) -> list[DunningCase | None]:
+    """``case_recover`` for many settled invoices — (invoice id, route, tenant id or None) — at once (a batch of
+    settlements): the same case changes, records, audit entries, events and reactivations, written together.
+    Returns each invoice's case (None when it has none)."""
+    from billing_ops.bulk import insert_values, save_many
+    from invoicing.models import Invoice
+
     # Runs inside the settlement's transaction (an invoice.paid subscriber) and commits or fails with it:
     # a savepoint would only cost two round trips per payment.
     with transaction.atomic(savepoint=False):
-        # Locked and read with what the recovery needs in one statement (as _lock does).
-        case = (DunningCase.objects.select_for_update(of=("self",)).select_related("policy", "tenant", "invoice")
-                .filter(invoice_id=invoice_id).first())
-        if case is None or case.status not in ACTIVE_CASE_STATUSES:
-            # No case to close (e.g. a written-off invoice paid after all): the tenant may still be due reactivation.
-            from invoicing.models import Invoice
-
-            tenant_id = tenant_id or Invoice.objects.filter(pk=invoice_id).values_list("tenant_id", flat=True).first()
-            if tenant_id:
-                tenant_reactivate_if_settled(actor=actor, tenant_id=tenant_id, settled_invoice_id=invoice_id)
-            return case
-        timeline = case_timeline(case)
-        planned = [e for e in timeline.events if (e.kind == "retry" and e.number > case.retries_done)
-                   or (e.kind == REMINDER and e.number > case.step)
-                   or (e.kind == "suspension" and case.status == CaseStatus.OPEN)]
-        previous = case.status
-        check_transition(table=CASE_TRANSITIONS, current=case.status, target=CaseStatus.RECOVERED, label="dunning case")
-        case.status = CaseStatus.RECOVERED
-        case.closed_at = timezone.now()
-        case.closed_reason = f"Invoice settled ({route or 'payment'})"
-        case.recovered_amount = case.amount_at_risk
-        case.recovered_step = case.step
-        case.recovery_route = (route or "")[:32]
-        case.retry_claimed_at = None
-        _refresh_next_action(case)
-        case.save()
-        canceled = Notification.objects.filter(case=case, status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED]).update(
-            status=NotificationStatus.CANCELED, next_attempt_at=None)
-        _record(case, kind=RecordKind.RECOVERED, actor=actor, outcome=route or "paid",
-                detail=f"Recovered {case.recovered_amount} {case.currency} at step {case.step} via {route or 'payment'}")
-        if planned or canceled:
-            _record(case, kind=RecordKind.CANCELED, actor=actor, outcome="canceled",
-                    detail="; ".join(f"{e.label} on {e.date}" for e in planned) + (f"; {canceled} queued notice(s)" if canceled else ""))
-        audit.record(actor=actor, action="dunning.case_recovered", obj=case, before={"status": previous},
-                     after={"status": case.status, "route": route, "recovered_amount": case.recovered_amount})
-        events.emit("dunning.case_recovered", actor=actor, case_id=case.pk, tenant_id=case.tenant_id, invoice_id=invoice_id, route=route)
-        tenant_reactivate_if_settled(actor=actor, tenant_id=case.tenant_id, settled_invoice_id=invoice_id)
-    return case
+        # Locked and read with what the recovery needs in one statement (as _lock does), in id order.
+        cases = {case.invoice_id: case for case in DunningCase.objects.select_for_update(of=("self",))
+                 .select_related("policy", "tenant", "invoice").filter(invoice_id__in=[i for i, _, _ in settled]).order_by("pk")}
+        recovered, reconsider, closing = [], {}, set()
+        for invoice_id, route, tenant_id in settled:
+            case = cases.get(invoice_id)
+            if case is None or case.status not in ACTIVE_CASE_STATUSES or case.pk in closing:
+                # No case to close (e.g. a written-off invoice paid after all): the tenant may still be due reactivation.
+                tenant_id = tenant_id or Invoice.objects.filter(pk=invoice_id).values_list("tenant_id", flat=True).first()
+                if tenant_id:
+                    reconsider[tenant_id] = invoice_id
+                continue
+            timeline = case_timeline(case)
+            planned = [e for e in timeline.events if (e.kind == "retry" and e.number > case.retries_done)
+                       or (e.kind == REMINDER and e.number > case.step)
+                       or (e.kind == "suspension" and case.status == CaseStatus.OPEN)]
+            previous = case.status
+            check_transition(table=CASE_TRANSITIONS, current=case.status, target=CaseStatus.RECOVERED, label="dunning case")
+            case.status = CaseStatus.RECOVERED
+            case.closed_at = timezone.now()
+            case.closed_reason = f"Invoice settled ({route or 'payment'})"
+            case.recovered_amount = case.amount_at_risk
+            case.recovered_step = case.step
+            case.recovery_route = (route or "")[:32]
+            case.retry_claimed_at = None
+            _refresh_next_action(case)
+            recovered.append((case, planned, previous, route, invoice_id))
+            closing.add(case.pk)
+            reconsider[case.tenant_id] = invoice_id
+        if recovered:
+            save_many([case for case, *_ in recovered], fields=RECOVERY_FIELDS)
+            queued = Notification.objects.filter(case__in=[case for case, *_ in recovered],
+                                                 status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED])
+            canceled = dict(queued.order_by().values_list("case_id").annotate(n=Count("pk")))
+            if canceled:
+                queued.update(status=NotificationStatus.CANCELED, next_attempt_at=None)
+            label, records = actor_label(actor), []
+            for case, planned, _, route, _ in recovered:
+                records.append((case.pk, RecordKind.RECOVERED, route or "paid",
+                                f"Recovered {case.recovered_amount} {case.currency} at step {case.step} via {route or 'payment'}"))
+                if planned or canceled.get(case.pk):
+                    count = canceled.get(case.pk)
+                    records.append((case.pk, RecordKind.CANCELED, "canceled", "; ".join(f"{e.label} on {e.date}" for e in planned)
+                                    + (f"; {count} queued notice(s)" if count else "")))
+            insert_values(RecoveryRecord, ["case_id", "kind", "outcome", "detail", "actor_label"],
+                          [(case_id, kind, outcome, detail[:2000], label) for case_id, kind, outcome, detail in records])
+            audit.record_many(actor=actor, entries=[
+                {"action": "dunning.case_recovered", "obj": case, "before": {"status": previous},
+                 "after": {"status": case.status, "route": route, "recovered_amount": case.recovered_amount}}
+                for case, _, previous, route, _ in recovered])
+            events.emit_many("dunning.case_recovered", actor=actor, payloads=[
+                {"case_id": case.pk, "tenant_id": case.tenant_id, "invoice_id": invoice_id, "route": route}
+                for case, _, _, route, invoice_id in recovered])
+        for tenant_id in sorted(tenants_suspended(tenant_ids=list(reconsider))):
+            tenant_reactivate_if_settled(actor=actor, tenant_id=tenant_id, settled_invoice_id=reconsider[tenant_id])
+    return [cases.get(invoice_id) for invoice_id, _, _ in settled]
 
 
 def tenant_has_outstanding(tenant_id: int, *, settled_invoice_id: int | None = None) -> bool:

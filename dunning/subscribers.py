@@ -56,19 +56,10 @@ def recover_case_on_invoice_paid(event: Event) -> None:
 
 
 def recover_cases_on_invoices_paid(events: list[Event]) -> None:
-    """``recover_case_on_invoice_paid`` for a batch of paid invoices (``emit_many``): two queries find the few
-    that have a case to close or a suspended tenant to reconsider; only those go through ``case_recover``
-    (for the others it would only have run those queries)."""
-    from dunning.models import ACTIVE_CASE_STATUSES, DunningCase
-
-    ids = [event.payload["invoice_id"] for event in events if event.payload.get("invoice_id")]
-    with_case = set(DunningCase.objects.filter(invoice_id__in=ids, status__in=ACTIVE_CASE_STATUSES)
-                    .values_list("invoice_id", flat=True))
-    suspended = services.tenants_suspended(tenant_ids={event.payload.get("tenant_id") for event in events} - {None})
-    for event in events:
-        payload = event.payload
-        if payload.get("invoice_id") in with_case or payload.get("tenant_id") in suspended or not payload.get("tenant_id"):
-            recover_case_on_invoice_paid(event)
+    """``recover_case_on_invoice_paid`` for a batch of paid invoices (``emit_many``): one ``case_recover_many``."""
+    services.case_recover_many(actor=services.dunning_actor(), settled=[
+        (event.payload["invoice_id"], str(event.payload.get("route") or "payment"), event.payload.get("tenant_id"))
+        for event in events if event.payload.get("invoice_id")])
 
 
 recover_case_on_invoice_paid.for_many = recover_cases_on_invoices_paid

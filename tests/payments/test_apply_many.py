@@ -1,6 +1,7 @@
 """payment_apply_many: a batch of settlements in one transaction writes what payment_apply writes one by one."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from decimal import Decimal
 
@@ -14,6 +15,8 @@ from billing_ops.actors import system
 from billing_ops.errors import ValidationFailed
 from billing_ops.models import DomainEvent
 from dunning.models import DunningCase, Notification
+from dunning.services import case_remind
+from dunning.services import case_suspend as suspend_case
 from payments.models import Payment
 from payments.services import payment_apply
 from payments.services.core import payment_apply_many
@@ -46,12 +49,18 @@ def scenarios():
     with_case = open_case().invoice
     subscription = SubscriptionFactory(tenant=TenantFactory(deployment_webhook_url=""), status="past_due")
     overdue = InvoiceFactory(tenant=subscription.tenant, subscription=subscription, status="overdue")
+    suspended = open_case()
+    suspend_case(actor=ACTOR, case=suspended, reason="Retries exhausted")  # tenant and subscription suspended
+    remind = open_case()
+    case_remind(actor=ACTOR, case=remind)  # an emailed reminder, queued until the commit
     overpaid = make_invoice(total="60.00")
     settled_already = make_invoice()
     items = {
         "plain": pending_charge(plain),
         "with_case": pending_charge(with_case),
         "past_due": pending_charge(overdue),
+        "suspended": pending_charge(suspended.invoice),
+        "reminded": pending_charge(remind.invoice),
         "overpaid": pending_charge(overpaid, amount="100.00"),
         "settled_already": pending_charge(settled_already),
     }
@@ -76,8 +85,11 @@ def outcome(payment: Payment) -> dict:
                     payment.card_last4, bool(payment.raw_response)),
         "invoice": (invoice.status, invoice.amount_paid, invoice.amount_due, invoice.paid_at is not None),
         "audit": audit, "events": events,
-        "case": (case.status, case.amount_due, case.recovery_route) if case else None,
+        "case": (case.status, case.amount_due, case.recovery_route, case.next_action) if case else None,
+        "records": Counter((r.kind, r.outcome, re.sub(r"subscription \d+", "subscription #", r.detail))
+                           for r in case.records.all()) if case else None,
         "subscription": invoice.subscription.status if invoice.subscription_id else None,
+        "tenant": tenant.status,
         "credit": tenant.credit_balance,
         "notices": Counter((n.kind, n.channel, n.status, n.to == tenant.billing_email) for n in Notification.objects.filter(tenant=tenant)
                            .exclude(kind__in=["payment_failed", "reminder"])),
@@ -101,6 +113,7 @@ def test_a_batch_writes_what_one_by_one_writes(eager_tasks, django_capture_on_co
     assert outcome(batch["with_case"][0])["case"][0] == "recovered"
     assert outcome(batch["past_due"][0])["subscription"] == "active"
     assert outcome(batch["overpaid"][0])["credit"] == Decimal("40.00")
+    assert outcome(batch["suspended"][0])["tenant"] == "active"
 
 
 def test_settling_twice_changes_nothing():
