@@ -11,7 +11,9 @@ Safety rules (CONTRACT §7):
 
 The auto-charge run records its attempts a small batch at a time (``_claim_batch``: one committed
 transaction, invoices locked SKIP LOCKED, attempts read after the lock) under the same rules; an
-invoice whose last attempt is pending goes through ``charge_invoice`` and is verified first.
+invoice whose last attempt is pending goes through ``charge_invoice`` and is verified first. Its
+successful charges are settled a batch per transaction (``_Settlements`` → ``payment_apply_many``);
+until then each is a pending, leased attempt, which a later run verifies if this one dies.
 """
 from __future__ import annotations
 
@@ -475,6 +477,7 @@ def run_auto_charge(*, actor, batch_size: int = 200, max_workers: int | None = N
     built for the run) and take claimed attempts from a bounded queue. This thread claims the
     candidates a small batch at a time (``_claim_batch``: one transaction, keyset on id), just
     before the queue has room for them, so that a claim's lease is never spent waiting in the queue.
+    One more thread settles the successful charges up to 100 per transaction (``_Settlements``).
     """
     require_capability(actor, WRITE)
     started = timezone.now()
