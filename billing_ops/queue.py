@@ -50,11 +50,15 @@ def broker_redis():
     client = _redis_clients.get(url)
     if client is None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         options = app.conf.broker_transport_options or {}
-        # The broker's time-outs: a hung Redis fails fast instead of blocking the request (issue 7).
+        # The broker's time-outs and no retries (redis-py retries 3 times by default): a hung or dead
+        # Redis costs one time-out and the caller falls back, instead of blocking the request (issue 7).
         client = redis.Redis.from_url(url, socket_timeout=options.get("socket_timeout", 2),
-                                      socket_connect_timeout=options.get("socket_connect_timeout", 2))
+                                      socket_connect_timeout=options.get("socket_connect_timeout", 2),
+                                      retry=Retry(NoBackoff(), 0))
         _redis_clients[url] = client
     return client
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import Counter
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from django.test import Client
 from billing_ops.models import DomainEvent
 from billing_ops.queue import broker_redis
 from payments.models import Payment, PaystackConfig, WebhookEvent
-from payments.services.webhooks import DRAIN_FLAG, webhook_drain, webhook_receive
+from payments.services.webhooks import webhook_drain, webhook_receive
 from payments.tasks import drain_webhook_events
 from tests.factories import InvoiceFactory
 from tests.payments.conftest import FAKE_SECRET, signed_post
@@ -45,18 +46,23 @@ class Broker:
         return [m for m in found if m["headers"]["task"] == task]
 
     def flag_ttl(self) -> int:
-        return self.client.ttl(DRAIN_FLAG)  # -2: no flag
+        from payments.services import webhooks
+
+        return self.client.ttl(webhooks.DRAIN_FLAG)  # -2: no flag
 
 
 @pytest.fixture
-def broker(db):
+def broker(db, monkeypatch):
+    from payments.services import webhooks
+
     client = broker_redis()
     if client is None:
         pytest.skip("the drain is used with a Redis broker and tasks not eager (set REDIS_URL)")
-    client.delete(DRAIN_FLAG)
+    # A flag of this test's own: a web process or worker on the same Redis must not set or clear it.
+    monkeypatch.setattr(webhooks, "DRAIN_FLAG", f"{webhooks.DRAIN_FLAG}:test-{uuid.uuid4().hex}")
     length = client.llen(QUEUE)
     yield Broker(client)
-    client.delete(DRAIN_FLAG)
+    client.delete(webhooks.DRAIN_FLAG)
     added = client.llen(QUEUE) - length
     if added > 0:  # new messages are pushed at the head; nothing consumes them in the tests
         client.ltrim(QUEUE, added, -1)
@@ -210,3 +216,21 @@ def test_redis_down_keeps_the_delivery_and_leaves_the_event_for_the_sweep(
     assert WebhookEvent.objects.get().status == "received"
     assert process_stale_webhooks(older_than_seconds=0) == 1
     assert WebhookEvent.objects.get().status == "review"
+
+
+@pytest.mark.django_db
+def test_a_hung_redis_costs_the_delivery_seconds_not_minutes(
+        client, broker, configured_not_eager, django_capture_on_commit_callbacks):
+    import time
+
+    from billing_ops.celery import app
+    from tests.faults.conftest import celery_overrides, hung_redis
+
+    with hung_redis() as url, celery_overrides(app, broker_url=url, broker_transport_options={
+            "socket_timeout": 1, "socket_connect_timeout": 1}):
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = signed_post(client, charge_success("REDIS-HUNG"))
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200 and WebhookEvent.objects.get().status == "received"
+    assert elapsed < 6, elapsed
