@@ -234,3 +234,16 @@ def test_a_hung_redis_costs_the_delivery_seconds_not_minutes(
         elapsed = time.monotonic() - started
     assert response.status_code == 200 and WebhookEvent.objects.get().status == "received"
     assert elapsed < 6, elapsed
+
+
+@pytest.mark.django_db
+def test_eager_tasks_and_the_embedded_broker_keep_one_task_per_event():
+    from billing_ops.celery import app
+    from billing_ops.queue import enqueue_debounced
+    from tests.faults.conftest import celery_overrides
+
+    with celery_overrides(app, broker_url="filesystem://"):
+        assert broker_redis() is None
+        assert enqueue_debounced(drain_webhook_events, flag="unused", ttl=1) is False
+    with celery_overrides(app, broker_url="redis://127.0.0.1:6379/0", task_always_eager=True):
+        assert broker_redis() is None
