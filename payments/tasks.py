@@ -17,6 +17,14 @@ def process_webhook_event(event_id: int) -> str:
     return webhook_process(event_id=event_id).status
 
 
+@shared_task(name="payments.tasks.drain_webhook_events", **DB_RETRY)
+def drain_webhook_events() -> int:
+    """Process the received webhook events (queued by deliveries through a wake-up flag)."""
+    from payments.services.webhooks import webhook_drain
+
+    return webhook_drain()
+
+
 @shared_task(name="payments.tasks.run_auto_charge", **DB_RETRY)
 def run_auto_charge() -> dict:
     """Hourly (CONTRACT §9): charge due invoices to saved cards; also sweeps up webhooks and refunds a lost task left behind."""

@@ -33,6 +33,7 @@ from payments.services.refunds import (  # noqa: F401
 )
 from payments.services.webhooks import (  # noqa: F401
     webhook_dedupe_key,
+    webhook_drain,
     webhook_process,
     webhook_receive,
     webhook_resolve,

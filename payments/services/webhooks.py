@@ -87,13 +87,29 @@ def webhook_receive(*, raw: bytes, payload: dict) -> tuple[WebhookEvent, bool]:
         return WebhookEvent.objects.get(dedupe_key=key), False
 
 
+# Processing is woken through one flag on the broker's Redis instead of one Celery message per event
+# (the publish was the largest part of a delivery's cost): a delivery that sets the flag queues one
+# drain_webhook_events task, the rest find it set. The drain clears it before its last look for work.
+DRAIN_FLAG = "billing-ops:webhooks:drain-queued"
+# A drain lost after being queued holds back wake-ups at most this long (then the next delivery queues
+# one; the hourly sweep remains the backstop).
+DRAIN_FLAG_TTL = 60
+DRAIN_BATCH = 200
+
+
 def _enqueue_on_commit(event_id: int) -> None:
     """Processing is queued after commit; a broker outage leaves the row ``received`` for the sweep
     (``process_stale_webhooks``, run by the hourly auto-charge task) instead of failing the delivery."""
-    from billing_ops.queue import enqueue_on_commit
-    from payments.tasks import process_webhook_event
+    transaction.on_commit(lambda: _wake_processing(event_id))
 
-    enqueue_on_commit(process_webhook_event, event_id)
+
+def _wake_processing(event_id: int) -> None:
+    from billing_ops.queue import enqueue, enqueue_debounced
+    from payments.tasks import drain_webhook_events, process_webhook_event
+
+    # One task per event when tasks run eagerly (tests, demo without Redis) or Redis cannot be reached.
+    if not enqueue_debounced(drain_webhook_events, flag=DRAIN_FLAG, ttl=DRAIN_FLAG_TTL):
+        enqueue(process_webhook_event, event_id)
 
 
 def _review(event: WebhookEvent, reason: str) -> None:
@@ -151,24 +167,56 @@ def webhook_process(*, event_id: int) -> WebhookEvent:
     """Act on a stored event exactly once (row lock + status), whatever the number of deliveries or workers."""
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-        if event.status not in (WebhookStatus.RECEIVED, WebhookStatus.FAILED):
-            return event
-        data = event.payload.get("data") if isinstance(event.payload, dict) else None
-        try:
-            with transaction.atomic():
-                if event.event == "charge.success" and isinstance(data, dict):
-                    _handle_charge_success(event, data)
-                elif event.event.startswith("refund.") and isinstance(data, dict):
-                    _handle_refund(event, data)
-                else:
-                    _review(event, f"Not handled automatically: {event.event}")
-        except Exception as exc:  # kept for a retry; never lost
-            logger.exception("Processing webhook %s failed", event.pk)
-            event.status = WebhookStatus.FAILED
-            event.error = f"{type(exc).__name__}: {exc}"[:2000]
-        event.processed_at = timezone.now()
-        event.save()
+        if event.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED):
+            _process_locked(event)
     return event
+
+
+def _process_locked(event: WebhookEvent) -> None:
+    data = event.payload.get("data") if isinstance(event.payload, dict) else None
+    try:
+        with transaction.atomic():
+            if event.event == "charge.success" and isinstance(data, dict):
+                _handle_charge_success(event, data)
+            elif event.event.startswith("refund.") and isinstance(data, dict):
+                _handle_refund(event, data)
+            else:
+                _review(event, f"Not handled automatically: {event.event}")
+    except Exception as exc:  # kept for a retry; never lost
+        logger.exception("Processing webhook %s failed", event.pk)
+        event.status = WebhookStatus.FAILED
+        event.error = f"{type(exc).__name__}: {exc}"[:2000]
+    event.processed_at = timezone.now()
+    event.save()
+
+
+def webhook_drain(*, batch_size: int = DRAIN_BATCH) -> int:
+    """Process every ``received`` event, oldest first, each exactly once; returns how many this run did.
+
+    The wake-up flag is cleared before the first look for work, so an event stored after that queues
+    a new drain and none waits. Drains may run at once: each takes an event under a row lock and skips
+    the ones another holds (failed events are left to the sweep)."""
+    from billing_ops.queue import clear_flag, enqueue_debounced
+    from payments.tasks import drain_webhook_events
+
+    clear_flag(DRAIN_FLAG)
+    done, last_id = 0, 0
+    while True:
+        ids = list(WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED, pk__gt=last_id)
+                   .order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return done
+        if len(ids) == batch_size:
+            # A backlog: queue a helper for another worker process (at most one waits, by the flag).
+            enqueue_debounced(drain_webhook_events, flag=DRAIN_FLAG, ttl=DRAIN_FLAG_TTL)
+        for event_id in ids:
+            with transaction.atomic():
+                event = (WebhookEvent.objects.select_for_update(skip_locked=True)
+                         .filter(pk=event_id, status=WebhookStatus.RECEIVED).first())
+                if event is not None:
+                    _process_locked(event)
+                    done += 1
+        last_id = ids[-1]
 
 
 def webhook_resolve(*, actor, event: WebhookEvent, note: str = "") -> WebhookEvent:
