@@ -32,8 +32,15 @@ class Broker:
         self.client = client
         self.before = Counter(self._tasks())
 
+    def _ours(self) -> list[dict]:
+        """The queued messages this process published (another pytest-xdist worker may share the Redis db)."""
+        from celery.utils.nodenames import anon_nodename
+
+        found = [json.loads(message) for message in self.client.lrange(QUEUE, 0, -1)]
+        return [m for m in found if m["headers"].get("origin") == anon_nodename()]
+
     def _tasks(self) -> list[str]:
-        return [json.loads(message)["headers"]["task"] for message in self.client.lrange(QUEUE, 0, -1)]
+        return [message["headers"]["task"] for message in self._ours()]
 
     def published(self) -> Counter:
         """Task messages queued since the last call."""
@@ -42,8 +49,7 @@ class Broker:
         return new
 
     def messages(self, task: str) -> list[dict]:
-        found = [json.loads(m) for m in self.client.lrange(QUEUE, 0, -1)]
-        return [m for m in found if m["headers"]["task"] == task]
+        return [m for m in self._ours() if m["headers"]["task"] == task]
 
     def flag_ttl(self) -> int:
         from payments.services import webhooks
