@@ -1,7 +1,7 @@
 """Benchmark: Paystack webhook ingestion under load, behind gunicorn, then processing catching up.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bo_bench REDIS_URL=redis://127.0.0.1:6379/6 \\
-      .venv/bin/python -m bench.bench_webhooks --rate 300 --seconds 30 --workers 3
+      .venv/bin/python -m bench.bench_webhooks --rate 350 --seconds 30 --workers 3
 
 Starts gunicorn (plain settings, DEBUG off, --workers sync workers) with Paystack configured, and
 from --clients separate client processes on loopback POSTs signed ``charge.success`` bodies, each

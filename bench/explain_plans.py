@@ -29,7 +29,9 @@ def queries() -> list[tuple[str, object]]:
     from invoicing.generation import due_subscriptions
     from invoicing.models import Invoice
     from invoicing.views import sortable_invoices
+    from payments.models import WebhookEvent, WebhookStatus
     from payments.services.charging import CHARGEABLE_INVOICE_STATUSES, CLAIM_WINDOW, auto_charge_candidates
+    from payments.services.webhooks import DRAIN_BATCH
     from subscriptions import selectors as subscription_selectors
 
     user = bench_admin()
@@ -52,12 +54,14 @@ def queries() -> list[tuple[str, object]]:
         ("Dunning queue, at-risk totals per currency", dunning_selectors.active_case_list(user=user).filter(
             status__in=("open", "suspended")).order_by().values("currency").annotate(
             total=Sum("amount_due"), cases=Count("*")).order_by("currency")),
-        ("Invoice generation claim query (next batch of 200 due subscriptions)",
-         due_subscriptions(today=timezone.localdate()).filter(pk__gt=0).values_list("pk", flat=True)[:200]),
+        ("Invoice generation claim query (next batch of 500 due subscriptions)",
+         due_subscriptions(today=timezone.localdate()).filter(pk__gt=0).values_list("pk", flat=True)[:500]),
         (f"Auto-charge claim, step 1: the next window of {CLAIM_WINDOW} open invoices in id order", window_query),
         ("Auto-charge claim, step 2: the candidate conditions on that window (locked, SKIP LOCKED)",
          auto_charge_candidates().filter(pk__in=window).select_for_update(skip_locked=True, of=("self",))
          .only("pk", "tenant_id", "number", "amount_due", "currency", "status")[:200]),
+        (f"Webhook drain: the next {DRAIN_BATCH} received events in id order",
+         WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED, pk__gt=0).order_by("pk").values_list("pk", flat=True)[:DRAIN_BATCH]),
     ]
 
 
