@@ -69,7 +69,7 @@ def insert_values(model: type[models.Model], names: Sequence[str], rows: Iterabl
         if index is not None:
             prep = _prep(field)
             getters.append(index if prep is None else _prepared(prep, index))
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        elif _sets_itself(field):
             getters.append(_now)
         elif field.has_default() and callable(field.default):
             getters.append(_default(field))
@@ -165,8 +165,6 @@ def save_many(objs: Sequence[models.Model], *, fields: list[str]) -> None:
     model = type(objs[0])
     stamped = [f for f in model._meta.concrete_fields if f.name in fields and getattr(f, "auto_now", False)]
     if stamped:
-        from django.utils import timezone
-
         now = timezone.now()
         for obj in objs:
             for field in stamped:
