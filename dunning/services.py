@@ -493,38 +493,40 @@ def tenant_has_outstanding(tenant_id: int, *, settled_invoice_id: int | None = N
             or DunningCase.objects.filter(tenant_id=tenant_id, status=CaseStatus.SUSPENDED).exists())
 
 
+def _suspended_by_dunning(tenant_id):
+    """The tenant's subscriptions that dunning suspended (``tenant_id``: an id or an ``OuterRef``)."""
+    from subscriptions.models import Subscription, SubscriptionStatus
+
+    return Subscription.objects.filter(tenant_id=tenant_id, status=SubscriptionStatus.SUSPENDED,
+                                       dunning_cases__suspended_at__isnull=False)
+
+
 def tenants_suspended(*, tenant_ids) -> set[int]:
     """Which of these tenants are suspended, or have a subscription dunning suspended (one query): the only
     ones a settlement may have to reactivate."""
     from accounts.models import Tenant, TenantStatus
-    from subscriptions.models import Subscription, SubscriptionStatus
 
-    suspended_by_dunning = Subscription.objects.filter(tenant_id=OuterRef("pk"), status=SubscriptionStatus.SUSPENDED,
-                                                       dunning_cases__suspended_at__isnull=False)
-    return set(Tenant.objects.filter(Q(status=TenantStatus.SUSPENDED) | Exists(suspended_by_dunning), pk__in=list(tenant_ids))
-               .values_list("pk", flat=True))
+    return set(Tenant.objects.filter(Q(status=TenantStatus.SUSPENDED) | Exists(_suspended_by_dunning(OuterRef("pk"))),
+                                     pk__in=list(tenant_ids)).values_list("pk", flat=True))
 
 
 def tenant_reactivate_if_settled(*, actor, tenant_id: int, settled_invoice_id: int | None = None) -> bool:
     """Reactivate what dunning suspended once the tenant's overdue invoices are all settled."""
     from accounts.models import Tenant, TenantStatus
     from accounts.services import tenant_set_status
-    from subscriptions.models import Subscription, SubscriptionStatus
 
     # Most settlements concern tenants dunning never suspended: answer those without locking the tenant,
     # which would otherwise deadlock two payments of one tenant settling at once (each holds its invoice,
     # the foreign-key checks hold the tenant in KEY SHARE, and both then ask for FOR UPDATE).
     if not tenants_suspended(tenant_ids=[tenant_id]):
         return False
-    suspended_by_dunning = Subscription.objects.filter(tenant_id=tenant_id, status=SubscriptionStatus.SUSPENDED,
-                                                       dunning_cases__suspended_at__isnull=False)
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant_id)
         if tenant_has_outstanding(tenant_id, settled_invoice_id=settled_invoice_id):
             return False
         reason = "Balance settled: overdue invoices paid or credited"
         effects = []
-        for subscription in suspended_by_dunning.distinct():
+        for subscription in _suspended_by_dunning(tenant_id).distinct():
             effects.append(f"subscription {subscription.pk} {_reactivate_subscription(actor=actor, subscription=subscription, reason=reason)}")
         if tenant.status == TenantStatus.SUSPENDED and tenant.suspension_reason.startswith(NON_PAYMENT_PREFIX):
             tenant_set_status(actor=actor, tenant=tenant, status=TenantStatus.ACTIVE, reason=reason)
